@@ -1,0 +1,134 @@
+"""The one configuration object of every Python entry point (env prefix ``RETAIL_``).
+
+Profiles differ only in where endpoints come from:
+
+- ``local``: the native stack on this machine; any endpoint left unset is derived from the stack's ports on its host.
+- ``docker`` and ``cluster``: every endpoint and the Cassandra role and secret must be given; nothing is assumed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Profile(StrEnum):
+    LOCAL = "local"
+    DOCKER = "docker"
+    CLUSTER = "cluster"
+
+
+class StackSettings(BaseModel):
+    """Ports, heaps and folders of the native local stack (``RETAIL_STACK__<NAME>``)."""
+
+    host: str = "127.0.0.1"
+    home: Path = Field(default=Path.home() / ".local/share/retail-platform/stack", description="data, logs, pids")
+    cache_dir: Path = Field(default=Path.home() / ".cache/retail-platform", description="downloaded artifacts")
+
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    namenode_rpc_port: int = 9000
+    namenode_http_port: int = 9870
+    datanode_port: int = 9866
+    datanode_http_port: int = 9864
+    datanode_ipc_port: int = 9867
+    cassandra_port: int = 9042
+    cassandra_storage_port: int = 7000
+    spark_master_port: int = 7077
+    spark_master_ui_port: int = 8080
+    spark_worker_port: int = 7078
+    spark_worker_ui_port: int = 8081
+    prefect_port: int = 4200
+
+    kafka_heap_mb: int = 512
+    namenode_heap_mb: int = 384
+    datanode_heap_mb: int = 256
+    cassandra_heap_mb: int = 1024
+    spark_daemon_heap_mb: int = 256
+    spark_worker_cores: int = 2
+    spark_worker_memory_mb: int = 2048
+
+    health_deadline_s: float = Field(default=180.0, description="how long a service may take to become healthy")
+
+
+_ENDPOINT_VARS = {
+    "kafka_bootstrap_servers": "RETAIL_KAFKA_BOOTSTRAP_SERVERS",
+    "hdfs_uri": "RETAIL_HDFS_URI",
+    "webhdfs_url": "RETAIL_WEBHDFS_URL",
+    "cassandra_hosts": "RETAIL_CASSANDRA_HOSTS",
+    "spark_master": "RETAIL_SPARK_MASTER",
+    "prefect_api_url": "RETAIL_PREFECT_API_URL",
+}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where each service answers; the same names in every profile."""
+
+    kafka_bootstrap_servers: str
+    hdfs_uri: str
+    webhdfs_url: str
+    cassandra_hosts: tuple[str, ...]
+    cassandra_port: int
+    spark_master: str
+    prefect_api_url: str
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RETAIL_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    profile: Profile = Profile.LOCAL
+    kafka_bootstrap_servers: str | None = None
+    hdfs_uri: str | None = None
+    webhdfs_url: str | None = None
+    cassandra_hosts: str | None = Field(default=None, description="comma-separated contact points")
+    cassandra_port: int | None = None
+    cassandra_username: str | None = None
+    cassandra_password: SecretStr | None = None
+    spark_master: str | None = None
+    prefect_api_url: str | None = None
+    work_pool: str = "retail-process"
+    stack: StackSettings = StackSettings()
+
+    @model_validator(mode="after")
+    def _remote_profiles_are_explicit(self) -> Settings:
+        if self.profile is Profile.LOCAL:
+            return self
+        missing = [var for field, var in _ENDPOINT_VARS.items() if not getattr(self, field)]
+        if not (self.cassandra_username and self.cassandra_password):
+            missing += ["RETAIL_CASSANDRA_USERNAME", "RETAIL_CASSANDRA_PASSWORD"]
+        if missing:
+            raise ValueError(
+                f"profile {self.profile.value!r} takes no endpoint or secret defaults; set {', '.join(missing)}"
+                " (see infra/compose/retail.env for the Docker values)"
+            )
+        return self
+
+    def endpoints(self) -> Endpoints:
+        """One resolved set of endpoints: explicit values win, the local stack's ports fill the rest."""
+        s, h = self.stack, self.stack.host
+        hosts = self.cassandra_hosts or h
+        return Endpoints(
+            kafka_bootstrap_servers=self.kafka_bootstrap_servers or f"{h}:{s.kafka_port}",
+            hdfs_uri=self.hdfs_uri or f"hdfs://{h}:{s.namenode_rpc_port}",
+            webhdfs_url=self.webhdfs_url or f"http://{h}:{s.namenode_http_port}",
+            cassandra_hosts=tuple(x.strip() for x in hosts.split(",") if x.strip()),
+            cassandra_port=self.cassandra_port or s.cassandra_port,
+            spark_master=self.spark_master or f"spark://{h}:{s.spark_master_port}",
+            prefect_api_url=self.prefect_api_url or f"http://{h}:{s.prefect_port}/api",
+        )
+
+
+def get_settings() -> Settings:
+    return Settings()

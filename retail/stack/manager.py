@@ -1,0 +1,179 @@
+"""Bring the native stack up, take it down, report on it. Only processes recorded in the stack's pid files are
+ever stopped."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import psutil
+
+from retail.settings import Settings, StackSettings
+from retail.stack.errors import StackError
+from retail.stack.process import PidFile, log_tail, port_is_free, port_owner, spawn, stop, tree_rss_bytes
+from retail.stack.services import Layout, Service, build_services, fetch_artifacts
+
+_POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One row of ``retail stack status``."""
+
+    name: str
+    ports: tuple[int, ...]
+    url: str
+    pid: int | None
+    healthy: bool
+    rss_bytes: int
+    heap_mb: int | None
+
+
+def check_java() -> None:
+    """Raises StackError unless a Java 17+ runtime is on PATH."""
+    java = shutil.which("java")
+    if java is None:
+        raise StackError("Java 17 or newer is needed and `java` is not on PATH: "
+                         "install it (apt-get install openjdk-17-jre-headless) or put its bin/ on PATH")  # fmt: skip
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+    match = re.search(r'version "(\d+)', out)
+    if match is None or int(match.group(1)) < 17:
+        raise StackError(f"Java 17 or newer is needed; `java -version` says: {out.strip()[:200]}")
+
+
+def port_setting(port: int, stack: StackSettings) -> str:
+    """Returns the environment variable that moves ``port``, for error messages."""
+    for name, value in stack.model_dump().items():
+        if name.endswith("_port") and value == port:
+            return f"RETAIL_STACK__{name.upper()}"
+    return "the RETAIL_STACK__*_PORT settings"
+
+
+class Stack:
+    """The native local stack described by ``settings``; ``services`` may be given to run a different set."""
+
+    def __init__(self, settings: Settings, services: list[Service] | None = None) -> None:
+        self.settings = settings
+        self.layout = Layout(settings.stack.home)
+        self._services = services
+
+    @property
+    def services(self) -> list[Service]:
+        if self._services is None:
+            self._services = build_services(self.settings)
+        return self._services
+
+    def service(self, name: str) -> Service:
+        for svc in self.services:
+            if svc.name == name:
+                return svc
+        raise StackError(f"no service {name!r}; the stack has {', '.join(s.name for s in self.services)}")
+
+    def process(self, name: str) -> psutil.Process | None:
+        return PidFile(self.layout.pid(name)).process()
+
+    def up(self, report: Callable[[str], None] = print, *, fetch: bool = True) -> list[str]:
+        """Starts every service that is not running and waits until all are healthy; returns the names it started.
+
+        Idempotent: running services are left alone. On failure it stops what it started and raises StackError."""
+        if fetch:
+            check_java()
+            fetch_artifacts(self.settings, lambda g: report(f"fetching {g.name} {g.version} from Maven Central (once)"))
+            self._services = None  # command lines name the jars just fetched
+        procs = {svc.name: self.process(svc.name) for svc in self.services}
+        for svc in self.services:
+            if procs[svc.name] is None:
+                self._check_ports(svc)
+        started: list[str] = []
+        healthy: set[str] = set()
+        deadlines: dict[str, float] = {}
+        try:
+            while len(healthy) < len(self.services):
+                for svc in self.services:
+                    if svc.name not in deadlines and set(svc.requires) <= healthy:
+                        if procs[svc.name] is None:
+                            procs[svc.name] = self._start(svc)
+                            started.append(svc.name)
+                            report(f"started {svc.name} (pid {procs[svc.name].pid})")
+                        deadlines[svc.name] = time.monotonic() + self.settings.stack.health_deadline_s
+                for name in [n for n in deadlines if n not in healthy]:
+                    svc = self.service(name)
+                    self._check_alive(svc, procs[name])
+                    if svc.healthy():
+                        healthy.add(name)
+                        report(f"{name} is healthy at {svc.url}")
+                    elif time.monotonic() > deadlines[name]:
+                        raise self._failure(svc, f"did not become healthy within "
+                                                 f"{self.settings.stack.health_deadline_s:.0f} s")  # fmt: skip
+                time.sleep(_POLL_S)
+        except BaseException:
+            self.down(started, report=lambda _: None)
+            raise
+        return started
+
+    def down(self, names: Iterable[str] | None = None, report: Callable[[str], None] = print) -> list[str]:
+        """Stops the stack's own processes (all, or ``names``) in reverse start order; returns the names stopped."""
+        wanted = set(names) if names is not None else {s.name for s in self.services}
+        stopped = []
+        for svc in reversed(self.services):
+            proc = self.process(svc.name) if svc.name in wanted else None
+            if proc is None:
+                continue
+            stop(proc, signals=svc.stop_signals)
+            PidFile(self.layout.pid(svc.name)).path.unlink(missing_ok=True)
+            stopped.append(svc.name)
+            report(f"stopped {svc.name} (pid {proc.pid})")
+        return stopped
+
+    def status(self) -> list[ServiceStatus]:
+        """Returns one row per service: ports, pid, health and resident memory of its process tree."""
+        rows = []
+        for svc in self.services:
+            proc = self.process(svc.name)
+            rows.append(ServiceStatus(
+                name=svc.name, ports=svc.ports, url=svc.url, pid=proc.pid if proc else None,
+                healthy=bool(proc) and svc.healthy(), rss_bytes=tree_rss_bytes(proc) if proc else 0,
+                heap_mb=svc.heap_mb,
+            ))  # fmt: skip
+        return rows
+
+    def _check_ports(self, svc: Service) -> None:
+        host = self.settings.stack.host
+        for port in svc.ports:
+            if not port_is_free(host, port):
+                owner = port_owner(port) or "another process"
+                raise StackError(
+                    f"{svc.name} cannot start: port {port} on {host} is already taken by {owner}. "
+                    f"Stop that process, or give {svc.name} another port with {port_setting(port, self.settings.stack)}."
+                )
+
+    def _start(self, svc: Service) -> psutil.Process:
+        for folder in (self.layout.data(svc.name), self.layout.log(svc.name).parent):
+            folder.mkdir(parents=True, exist_ok=True)
+        svc.prepare()
+        proc = spawn(svc.command, env=svc.env, log=self.layout.log(svc.name), cwd=self.layout.data(svc.name))
+        PidFile(self.layout.pid(svc.name)).write(proc)
+        return proc
+
+    def _check_alive(self, svc: Service, proc: psutil.Process) -> None:
+        try:
+            exited = proc.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            exited = True
+        if exited:
+            try:
+                code = proc.wait(timeout=1)
+            except (psutil.Error, ChildProcessError):
+                code = "unknown"
+            raise self._failure(svc, f"exited with code {code} while starting")
+
+    def _failure(self, svc: Service, what: str) -> StackError:
+        log = self.layout.log(svc.name)
+        return StackError(
+            f"{svc.name} {what}. Last lines of {log}:\n{log_tail(log)}\n"
+            f"Fix the cause above, then run `retail stack up` again (see `retail stack logs {svc.name}`)."
+        )

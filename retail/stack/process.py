@@ -1,0 +1,143 @@
+"""Processes the stack starts: spawn detached, remember by pid file, stop only what it started."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from retail.stack.errors import StackError
+
+
+@dataclass(frozen=True)
+class PidFile:
+    """A pid plus the process start time, so a recycled pid is never mistaken for ours."""
+
+    path: Path
+
+    def write(self, proc: psutil.Process) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps({"pid": proc.pid, "create_time": proc.create_time()}))
+
+    def process(self) -> psutil.Process | None:
+        """Returns the live process this file names, or None (and removes a stale file)."""
+        try:
+            record = json.loads(self.path.read_text())
+            proc = psutil.Process(record["pid"])
+            if abs(proc.create_time() - record["create_time"]) < 0.01 and proc.status() != psutil.STATUS_ZOMBIE:
+                return proc
+        except (FileNotFoundError, ValueError, KeyError, psutil.Error):
+            pass
+        self.path.unlink(missing_ok=True)
+        return None
+
+
+def spawn(command: Sequence[str], *, env: dict[str, str], log: Path, cwd: Path) -> psutil.Process:
+    """Returns the started process: its own session (so its children stop with it), output appended to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(command)}\n".encode())
+        out.flush()
+        try:
+            popen = subprocess.Popen(
+                list(command),
+                env={**os.environ, **env},
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except FileNotFoundError as err:
+            raise StackError(f"cannot run {command[0]!r}: {err.strerror}; is it installed and on PATH?") from err
+    return psutil.Process(popen.pid)
+
+
+def stop(proc: psutil.Process, *, grace_s: float = 20.0, signals: int = 1) -> None:
+    """Stops the process and its whole session; ``signals`` SIGTERMs first (some programs need two), then SIGKILL."""
+    try:
+        members = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for i in range(signals):
+        for member in members:
+            _signal(member, signal.SIGTERM)
+        _, alive = psutil.wait_procs(members, timeout=grace_s if i == signals - 1 else 2.0)
+        if not alive:
+            return
+    for member in alive:
+        _signal(member, signal.SIGKILL)
+    psutil.wait_procs(alive, timeout=5.0)
+
+
+def _signal(proc: psutil.Process, sig: int) -> None:
+    try:
+        proc.send_signal(sig)
+    except psutil.NoSuchProcess:
+        pass
+
+
+def tree_rss_bytes(proc: psutil.Process) -> int:
+    """Returns the resident memory of the process and all its descendants (a Spark worker's executors count)."""
+    total = 0
+    for member in [proc, *proc.children(recursive=True)]:
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def port_owner(port: int) -> str:
+    """Returns a description of whoever listens on ``port``, or '' when nobody we can see does."""
+    for conn in psutil.net_connections(kind="inet"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+            if conn.pid is None:
+                return "another process"
+            try:
+                p = psutil.Process(conn.pid)
+                return f"pid {conn.pid} ({' '.join(p.cmdline())[:120]})"
+            except psutil.Error:
+                return f"pid {conn.pid}"
+    return ""
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Returns whether ``host:port`` can be bound right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def tcp_open(host: str, port: int, timeout_s: float = 1.0) -> bool:
+    """Returns whether something accepts TCP connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def log_tail(log: Path, lines: int = 30) -> str:
+    """Returns the last ``lines`` lines of a log file ('' when it does not exist)."""
+    try:
+        with log.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            text = f.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    # Java daemons print their whole classpath at start; keep each line short enough to read.
+    return "\n".join(line if len(line) <= 400 else line[:400] + " …" for line in text.splitlines()[-lines:])

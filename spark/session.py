@@ -1,0 +1,36 @@
+"""Spark sessions for every job: one place that knows the master, the driver address and the Kafka connector."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+
+from pyspark.sql import SparkSession
+
+
+def build_session(
+    app_name: str,
+    master: str,
+    *,
+    driver_host: str = "127.0.0.1",
+    jars: tuple[str, ...] = (),
+    conf: Mapping[str, str] | None = None,
+) -> SparkSession:
+    """Returns a SparkSession on ``master`` (``spark://...`` or ``local[n]``) with UTC time and small shuffles."""
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .master(master)
+        .config("spark.driver.host", driver_host)
+        .config("spark.driver.bindAddress", driver_host)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.executor.memory", "1g")
+        .config("spark.cores.max", "2")
+        .config("spark.pyspark.python", sys.executable)
+        .config("spark.ui.showConsoleProgress", "false")
+    )
+    if jars:
+        builder = builder.config("spark.jars", ",".join(jars))
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
