@@ -219,7 +219,10 @@ def build_services(settings: Settings) -> list[Service]:
                                  "--webui-port", str(s.spark_worker_ui_port), "--cores", str(s.spark_worker_cores),
                                  "--memory", f"{s.spark_worker_memory_mb}m",
                                  "--work-dir", str(layout.data("spark-worker")), endpoints.spark_master),
-            env={"SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": host, "PYSPARK_PYTHON": sys.executable},
+            # Spark's launcher (which builds executor command lines) looks for source build folders to learn the
+            # Scala version unless told; the pyspark wheel has none.
+            env={"SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": host, "SPARK_SCALA_VERSION": "2.13",
+                 "PYSPARK_PYTHON": sys.executable},
             healthy=partial(health.spark_worker, master_ui),
             requires=("spark-master",),
         ),  # fmt: skip
