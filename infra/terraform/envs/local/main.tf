@@ -1,0 +1,7 @@
+module "stack" {
+  source     = "../../modules/local_stack"
+  cli        = abspath("${path.root}/${var.cli}")
+  host       = var.host
+  stack_home = var.stack_home
+  ports      = var.ports
+}
