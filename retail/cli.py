@@ -121,7 +121,14 @@ def _print_status(stack: Stack) -> None:
     for row in stack.status():
         total += row.rss_bytes
         health = "[green]healthy[/]" if row.healthy else ("[red]unhealthy[/]" if row.pid else "[dim]stopped[/]")
-        table.add_row(row.name, ",".join(map(str, row.ports)), str(row.pid or "-"), health,
-                      f"{row.rss_bytes / 2**20:.0f}", str(row.heap_mb or "-"), row.url)  # fmt: skip
+        table.add_row(
+            row.name,
+            ",".join(map(str, row.ports)),
+            str(row.pid or "-"),
+            health,
+            f"{row.rss_bytes / 2**20:.0f}",
+            str(row.heap_mb or "-"),
+            row.url,
+        )
     table.add_row("[bold]total[/]", "", "", "", f"[bold]{total / 2**20:.0f}[/]", "", "")
     console.print(table)

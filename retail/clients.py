@@ -27,5 +27,10 @@ def cassandra_cluster(settings: Settings) -> Cluster:
     auth = None
     if settings.cassandra_username and settings.cassandra_password:
         auth = PlainTextAuthProvider(settings.cassandra_username, settings.cassandra_password.get_secret_value())
-    return Cluster(list(endpoints.cassandra_hosts), port=endpoints.cassandra_port, auth_provider=auth,
-                   protocol_version=5, connect_timeout=10)  # fmt: skip
+    return Cluster(
+        list(endpoints.cassandra_hosts),
+        port=endpoints.cassandra_port,
+        auth_provider=auth,
+        protocol_version=5,
+        connect_timeout=10,
+    )

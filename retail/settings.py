@@ -84,9 +84,7 @@ class Endpoints:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="RETAIL_", env_nested_delimiter="__", env_file=".env", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="RETAIL_", env_nested_delimiter="__", env_file=".env", extra="ignore")
 
     profile: Profile = Profile.LOCAL
     kafka_bootstrap_servers: str | None = None

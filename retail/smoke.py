@@ -48,9 +48,8 @@ def cassandra_roundtrip(settings: Settings) -> str:
     cluster = cassandra_cluster(settings)
     try:
         session = cluster.connect()
-        session.execute(
-            "CREATE KEYSPACE IF NOT EXISTS smoke WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"
-        )
+        replication = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+        session.execute(f"CREATE KEYSPACE IF NOT EXISTS smoke WITH replication = {replication}")
         session.execute("CREATE TABLE IF NOT EXISTS smoke.kv (k text PRIMARY KEY, v text)")
         key, value = uuid.uuid4().hex, f"value-{uuid.uuid4().hex[:6]}"
         session.execute(session.prepare("INSERT INTO smoke.kv (k, v) VALUES (?, ?)"), (key, value))

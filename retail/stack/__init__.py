@@ -3,4 +3,4 @@
 from retail.stack.errors import StackError
 from retail.stack.manager import ServiceStatus, Stack
 
-__all__ = ["Stack", "StackError", "ServiceStatus"]
+__all__ = ["ServiceStatus", "Stack", "StackError"]

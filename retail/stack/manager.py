@@ -37,8 +37,10 @@ def check_java() -> None:
     """Raises StackError unless a Java 17+ runtime is on PATH."""
     java = shutil.which("java")
     if java is None:
-        raise StackError("Java 17 or newer is needed and `java` is not on PATH: "
-                         "install it (apt-get install openjdk-17-jre-headless) or put its bin/ on PATH")  # fmt: skip
+        raise StackError(
+            "Java 17 or newer is needed and `java` is not on PATH: "
+            "install it (apt-get install openjdk-17-jre-headless) or put its bin/ on PATH"
+        )
     out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
     match = re.search(r'version "(\d+)', out)
     if match is None or int(match.group(1)) < 17:
@@ -107,8 +109,9 @@ class Stack:
                         healthy.add(name)
                         report(f"{name} is healthy at {svc.url}")
                     elif time.monotonic() > deadlines[name]:
-                        raise self._failure(svc, f"did not become healthy within "
-                                                 f"{self.settings.stack.health_deadline_s:.0f} s")  # fmt: skip
+                        raise self._failure(
+                            svc, f"did not become healthy within {self.settings.stack.health_deadline_s:.0f} s"
+                        )
                 time.sleep(_POLL_S)
         except BaseException:
             self.down(started, report=lambda _: None)
@@ -134,11 +137,17 @@ class Stack:
         rows = []
         for svc in self.services:
             proc = self.process(svc.name)
-            rows.append(ServiceStatus(
-                name=svc.name, ports=svc.ports, url=svc.url, pid=proc.pid if proc else None,
-                healthy=bool(proc) and svc.healthy(), rss_bytes=tree_rss_bytes(proc) if proc else 0,
-                heap_mb=svc.heap_mb,
-            ))  # fmt: skip
+            rows.append(
+                ServiceStatus(
+                    name=svc.name,
+                    ports=svc.ports,
+                    url=svc.url,
+                    pid=proc.pid if proc else None,
+                    healthy=bool(proc) and svc.healthy(),
+                    rss_bytes=tree_rss_bytes(proc) if proc else 0,
+                    heap_mb=svc.heap_mb,
+                )
+            )
         return rows
 
     def _check_ports(self, svc: Service) -> None:
@@ -146,9 +155,10 @@ class Stack:
         for port in svc.ports:
             if not port_is_free(host, port):
                 owner = port_owner(port) or "another process"
+                setting = port_setting(port, self.settings.stack)
                 raise StackError(
                     f"{svc.name} cannot start: port {port} on {host} is already taken by {owner}. "
-                    f"Stop that process, or give {svc.name} another port with {port_setting(port, self.settings.stack)}."
+                    f"Stop that process, or give {svc.name} another port with {setting}."
                 )
 
     def _start(self, svc: Service) -> psutil.Process:

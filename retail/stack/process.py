@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -79,20 +80,16 @@ def stop(proc: psutil.Process, *, grace_s: float = 20.0, signals: int = 1) -> No
 
 
 def _signal(proc: psutil.Process, sig: int) -> None:
-    try:
+    with contextlib.suppress(psutil.NoSuchProcess):
         proc.send_signal(sig)
-    except psutil.NoSuchProcess:
-        pass
 
 
 def tree_rss_bytes(proc: psutil.Process) -> int:
     """Returns the resident memory of the process and all its descendants (a Spark worker's executors count)."""
     total = 0
     for member in [proc, *proc.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.Error):
             total += member.memory_info().rss
-        except psutil.Error:
-            pass
     return total
 
 

@@ -1,6 +1,6 @@
 module "stack" {
   source     = "../../modules/local_stack"
-  cli        = abspath("${path.root}/${var.cli}")
+  cli        = startswith(var.cli, "/") ? var.cli : abspath("${path.root}/${var.cli}")
   host       = var.host
   stack_home = var.stack_home
   ports      = var.ports

@@ -1,6 +1,6 @@
 variable "cli" {
   type        = string
-  description = "The repository's ./run script, relative to this folder."
+  description = "The repository's ./run script: absolute, or relative to this folder."
   default     = "../../../../run"
 }
 

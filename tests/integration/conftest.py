@@ -1,0 +1,83 @@
+"""The one place that knows how integration tests get their services.
+
+``RETAIL_TEST_STACK`` chooses: ``external`` (endpoints from RETAIL_* variables, nothing started), ``docker``
+(testcontainers runs infra/compose), ``native`` (the local stack, started here if it is not running and stopped at
+the end if it was started here), or ``auto`` (the default: docker when an engine answers, else native).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from retail.settings import REPO_ROOT, Settings
+from retail.stack import Stack
+
+
+def docker_engine_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+    except Exception:  # noqa: BLE001 - DockerException, a refused socket or a missing client all mean "no engine"
+        return False
+    return True
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests that take the stack down run after every test that needs it up.
+    items.sort(key=lambda item: item.get_closest_marker("takes_stack_down") is not None)
+
+
+def _docker_stack() -> Iterator[Settings]:
+    from testcontainers.compose import DockerCompose
+
+    compose_dir = REPO_ROOT / "infra/compose"
+    env = dict(
+        line.split("=", 1)
+        for line in (compose_dir / "retail.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    with DockerCompose(str(compose_dir), compose_file_name="docker-compose.yml", wait=True):
+        os.environ.update(env)
+        yield Settings()
+
+
+@pytest.fixture(scope="session")
+def stack_settings() -> Iterator[Settings]:
+    """Yields settings whose endpoints reach real, healthy services for the whole test session."""
+    provider = os.environ.get("RETAIL_TEST_STACK", "auto")
+    if provider == "auto":
+        provider = "docker" if docker_engine_answers() else "native"
+    if provider == "external":
+        yield Settings()
+    elif provider == "docker":
+        yield from _docker_stack()
+    elif provider == "native":
+        settings = Settings()
+        stack = Stack(settings)
+        started = stack.up(report=lambda msg: print(f"[stack] {msg}"))
+        try:
+            yield settings
+        finally:
+            stack.down(started, report=lambda msg: print(f"[stack] {msg}"))
+    else:
+        raise pytest.UsageError(f"RETAIL_TEST_STACK={provider!r}: use external, docker, native or auto")
+
+
+@pytest.fixture(scope="session")
+def spark(stack_settings: Settings):
+    """One Spark session on the stack's standalone master for the whole test session."""
+    from spark.session import build_session
+
+    session = build_session("integration-tests", stack_settings.endpoints().spark_master)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT

@@ -1,0 +1,104 @@
+"""The stack manager on real (tiny) processes: idempotent up, clean down, and the errors users see."""
+
+import socket
+import sys
+from functools import partial
+
+import psutil
+import pytest
+
+from retail.settings import Settings
+from retail.stack import Stack, StackError
+from retail.stack.process import tcp_open
+from retail.stack.services import Service
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_service(name: str, port: int, **kwargs) -> Service:
+    kwargs.setdefault("healthy", partial(tcp_open, "127.0.0.1", port))
+    return Service(
+        name=name,
+        ports=(port,),
+        url=f"http://127.0.0.1:{port}",
+        command=(sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)),
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("RETAIL_STACK__HOME", str(tmp_path / "stack"))
+    monkeypatch.setenv("RETAIL_STACK__HEALTH_DEADLINE_S", "20")
+    return Settings()
+
+
+def test_up_is_idempotent_and_down_stops_only_its_own(settings):
+    port_a, port_b = free_port(), free_port()
+    stack = Stack(settings, [http_service("a", port_a), http_service("b", port_b, requires=("a",))])
+    bystander = psutil.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert stack.up(report=lambda _: None, fetch=False) == ["a", "b"]
+        assert stack.up(report=lambda _: None, fetch=False) == []
+        rows = {row.name: row for row in stack.status()}
+        assert all(row.healthy and row.rss_bytes > 0 for row in rows.values())
+
+        assert stack.down(report=lambda _: None) == ["b", "a"]
+
+        assert not tcp_open("127.0.0.1", port_a)
+        assert [row.pid for row in stack.status()] == [None, None]
+        assert bystander.is_running()
+    finally:
+        bystander.kill()
+        stack.down(report=lambda _: None)
+
+
+def test_taken_port_names_its_owner_and_the_setting_to_change(settings):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        stack = Stack(settings, [http_service("kafka", port)])
+
+        with pytest.raises(StackError) as err:
+            stack.up(report=lambda _: None, fetch=False)
+
+    message = str(err.value)
+    assert f"port {port}" in message
+    assert f"pid {psutil.Process().pid}" in message
+    assert "RETAIL_STACK__" in message
+
+
+def test_service_that_exits_reports_its_exit_code_and_log(settings):
+    crashing = Service(
+        name="crasher",
+        ports=(),
+        url="-",
+        command=(sys.executable, "-c", "print('cannot open data dir: permission denied'); raise SystemExit(3)"),
+        healthy=lambda: False,
+    )
+
+    with pytest.raises(StackError) as err:
+        Stack(settings, [crashing]).up(report=lambda _: None, fetch=False)
+
+    assert "exited with code 3" in str(err.value)
+    assert "cannot open data dir: permission denied" in str(err.value)
+
+
+def test_unhealthy_service_fails_after_its_deadline_and_is_stopped(settings, monkeypatch):
+    monkeypatch.setenv("RETAIL_STACK__HEALTH_DEADLINE_S", "2")
+    port = free_port()
+    never_ready = http_service("sulky", port, healthy=lambda: False)
+    stack = Stack(Settings(), [never_ready])
+
+    with pytest.raises(StackError) as err:
+        stack.up(report=lambda _: None, fetch=False)
+
+    assert "did not become healthy within 2 s" in str(err.value)
+    assert "retail stack logs sulky" in str(err.value)
+    assert stack.process("sulky") is None
+    assert not tcp_open("127.0.0.1", port)
