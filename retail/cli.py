@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Annotated
 
@@ -17,8 +18,9 @@ from retail.stack import Stack, StackError
 app = typer.Typer(help="Real-time retail analytics platform.", no_args_is_help=True)
 stack_app = typer.Typer(help="The native local stack: Kafka, HDFS, Cassandra, Spark, Prefect.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (CI logs, terraform) would otherwise be cut at 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 140)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
 def _settings() -> Settings:

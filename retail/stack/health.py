@@ -37,18 +37,18 @@ def kafka(bootstrap: str) -> bool:
 
 
 def namenode(http_url: str) -> bool:
-    """WebHDFS answers and the NameNode is out of safe mode."""
-    status = _json(f"{http_url}/webhdfs/v1/?op=GETFILESTATUS")
-    info = _json(f"{http_url}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo")
-    beans = info.get("beans") if isinstance(info, dict) else None
-    return bool(status) and bool(beans) and beans[0].get("Safemode", "x") == ""
+    """WebHDFS answers. (A restarted NameNode stays in safe mode until the DataNode reports its blocks, so leaving
+    safe mode is the DataNode's health, not the NameNode's.)"""
+    return bool(_json(f"{http_url}/webhdfs/v1/?op=GETFILESTATUS"))
 
 
 def datanode(http_url: str) -> bool:
-    """The NameNode counts at least one live DataNode."""
+    """The NameNode counts at least one live DataNode and has left safe mode, so HDFS takes writes."""
     state = _json(f"{http_url}/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState")
-    beans = state.get("beans") if isinstance(state, dict) else None
-    return bool(beans) and beans[0].get("NumLiveDataNodes", 0) >= 1
+    info = _json(f"{http_url}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo")
+    live = state.get("beans", [{}])[0].get("NumLiveDataNodes", 0) if isinstance(state, dict) else 0
+    safemode = info.get("beans", [{}])[0].get("Safemode", "unknown") if isinstance(info, dict) else "unknown"
+    return live >= 1 and safemode == ""
 
 
 def cassandra(host: str, port: int) -> bool:
