@@ -33,7 +33,7 @@ class PidFile:
         try:
             record = json.loads(self.path.read_text())
             proc = psutil.Process(record["pid"])
-            if abs(proc.create_time() - record["create_time"]) < 0.01 and proc.status() != psutil.STATUS_ZOMBIE:
+            if abs(proc.create_time() - record["create_time"]) < 0.01 and is_alive(proc):
                 return proc
         except (FileNotFoundError, ValueError, KeyError, psutil.Error):
             pass
@@ -63,25 +63,38 @@ def spawn(command: Sequence[str], *, env: dict[str, str], log: Path, cwd: Path) 
 
 
 def stop(proc: psutil.Process, *, grace_s: float = 20.0, signals: int = 1) -> None:
-    """Stops the process and its whole session; ``signals`` SIGTERMs first (some programs need two), then SIGKILL."""
-    try:
-        members = [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return
+    """Stops the process and everything in its process group (it leads one: see ``spawn``), so children it starts
+    while shutting down go too. ``signals`` SIGTERMs first (some programs need two), then SIGKILL."""
+    pgid = proc.pid
     for i in range(signals):
-        for member in members:
-            _signal(member, signal.SIGTERM)
-        _, alive = psutil.wait_procs(members, timeout=grace_s if i == signals - 1 else 2.0)
-        if not alive:
-            return
-    for member in alive:
-        _signal(member, signal.SIGKILL)
-    psutil.wait_procs(alive, timeout=5.0)
+        _signal_group(pgid, signal.SIGTERM)
+        if _wait_gone(proc, grace_s if i == signals - 1 else 2.0):
+            break
+    _signal_group(pgid, signal.SIGKILL)
+    _wait_gone(proc, 5.0)
 
 
-def _signal(proc: psutil.Process, sig: int) -> None:
-    with contextlib.suppress(psutil.NoSuchProcess):
-        proc.send_signal(sig)
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _wait_gone(proc: psutil.Process, timeout_s: float) -> bool:
+    """Waits until the process has exited (a zombie awaiting its parent counts as exited)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not is_alive(proc):
+            return True
+        time.sleep(0.1)
+    return not is_alive(proc)
+
+
+def is_alive(proc: psutil.Process) -> bool:
+    """Returns whether the process runs (neither gone nor a zombie)."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def tree_rss_bytes(proc: psutil.Process) -> int:
