@@ -51,8 +51,10 @@ class StackSettings(BaseModel):
     datanode_heap_mb: int = 256
     cassandra_heap_mb: int = 1024
     spark_daemon_heap_mb: int = 256
-    spark_worker_cores: int = 2
-    spark_worker_memory_mb: int = 2048
+    # More cores than the machine has: apps are mostly waiting on IO, and a test session's app must not starve a
+    # streaming job's.
+    spark_worker_cores: int = 4
+    spark_worker_memory_mb: int = 3072
 
     health_deadline_s: float = Field(default=180.0, description="how long a service may take to become healthy")
 
@@ -97,6 +99,11 @@ class Settings(BaseSettings):
     spark_master: str | None = None
     prefect_api_url: str | None = None
     work_pool: str = "retail-process"
+    kafka_topic_prefix: str = Field(default="", description="put before every entity topic name")
+    kafka_partitions: int = Field(default=3, description="partitions of each entity topic")
+    kafka_replication: int = Field(default=1, description="replication factor of each entity topic")
+    kafka_retention_ms: int = Field(default=7 * 24 * 3600 * 1000, description="retention of each entity topic")
+    lake_path: str = Field(default="/retail", description="root of bronze, silver and checkpoints on HDFS")
     stack: StackSettings = StackSettings()
 
     @model_validator(mode="after")
@@ -113,6 +120,10 @@ class Settings(BaseSettings):
             )
         return self
 
+    def lake_uri(self, *parts: str) -> str:
+        """Returns the HDFS URI of a folder under the lake root, e.g. ``lake_uri("bronze", "kafka")``."""
+        return "/".join([self.endpoints().hdfs_uri.rstrip("/") + "/" + self.lake_path.strip("/"), *parts])
+
     def endpoints(self) -> Endpoints:
         """One resolved set of endpoints: explicit values win, the local stack's ports fill the rest."""
         s, h = self.stack, self.stack.host
@@ -126,7 +137,3 @@ class Settings(BaseSettings):
             spark_master=self.spark_master or f"spark://{h}:{s.spark_master_port}",
             prefect_api_url=self.prefect_api_url or f"http://{h}:{s.prefect_port}/api",
         )
-
-
-def get_settings() -> Settings:
-    return Settings()

@@ -1,45 +1,24 @@
-"""The ``retail`` command line: the local stack and the smoke run."""
+"""``retail stack ...`` and ``retail smoke``: the native local stack and a round trip through every service."""
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
-from retail.settings import Settings
+from retail.cli.common import console, err_console, fail, load_settings
 from retail.stack import Stack, StackError
 
-app = typer.Typer(help="Real-time retail analytics platform.", no_args_is_help=True)
-stack_app = typer.Typer(help="The native local stack: Kafka, HDFS, Cassandra, Spark, Prefect.", no_args_is_help=True)
-app.add_typer(stack_app, name="stack")
-# Piped output (CI logs, terraform) would otherwise be cut at 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 140)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+app = typer.Typer(help="The native local stack: Kafka, HDFS, Cassandra, Spark, Prefect.", no_args_is_help=True)
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as err:
-        err_console.print(f"[red]configuration error:[/] {err}")
-        raise typer.Exit(2) from err
-
-
-def _fail(err: Exception) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {err}")
-    return typer.Exit(1)
-
-
-@stack_app.command()
+@app.command()
 def up() -> None:
     """Start every service that is not running and wait until all are healthy."""
-    stack = Stack(_settings())
+    stack = Stack(load_settings())
     began = time.monotonic()
     try:
         with console.status("bringing the stack up") as spinner:
@@ -50,35 +29,35 @@ def up() -> None:
 
             started = stack.up(report)
     except StackError as err:
-        raise _fail(err) from err
+        raise fail(err) from err
     console.print(f"[green]stack is up[/] ({len(started)} started, {time.monotonic() - began:.1f} s)")
     _print_status(stack)
 
 
-@stack_app.command()
+@app.command()
 def down() -> None:
     """Stop the processes the stack started (and nothing else)."""
-    stopped = Stack(_settings()).down(report=console.log)
+    stopped = Stack(load_settings()).down(report=console.log)
     console.print(f"stopped {len(stopped)} service(s)")
 
 
-@stack_app.command()
+@app.command()
 def status() -> None:
     """Show each service's ports, pid, health and memory."""
-    _print_status(Stack(_settings()))
+    _print_status(Stack(load_settings()))
 
 
-@stack_app.command()
+@app.command()
 def logs(
     service: str,
     lines: Annotated[int, typer.Option("--lines", "-n", help="how many lines")] = 50,
 ) -> None:
     """Print the tail of one service's log."""
-    stack = Stack(_settings())
+    stack = Stack(load_settings())
     try:
         stack.service(service)
     except StackError as err:
-        raise _fail(err) from err
+        raise fail(err) from err
     from retail.stack.process import log_tail
 
     path = stack.layout.log(service)
@@ -86,10 +65,10 @@ def logs(
     print(log_tail(path, lines))
 
 
-@stack_app.command()
+@app.command()
 def endpoints(as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
     """Print where each service answers, as the platform's code sees it."""
-    values = _settings().endpoints().as_dict()
+    values = load_settings().endpoints().as_dict()
     if as_json:
         print(json.dumps(values, indent=2))
         return
@@ -97,12 +76,11 @@ def endpoints(as_json: Annotated[bool, typer.Option("--json", help="machine-read
         console.print(f"{name:<24} {value}")
 
 
-@app.command()
 def smoke() -> None:
     """Prove every service end to end: Kafka, Cassandra, Spark on HDFS, WebHDFS and a Prefect flow run."""
     from retail import smoke as checks
 
-    settings = _settings()
+    settings = load_settings()
     failed = False
     for name, check in checks.CHECKS.items():
         began = time.monotonic()

@@ -1,0 +1,36 @@
+"""What a contract is: the columns of one entity's events, their types and rules, and where the events travel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field of an event. ``type`` is a Spark SQL type name; ``required`` means not null after parsing."""
+
+    name: str
+    type: str
+    required: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The single source of truth for one entity: its Kafka topic, key, event time and columns."""
+
+    entity: str
+    topic: str
+    key: str
+    event_time: str
+    columns: tuple[Column, ...]
+    description: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Returns every field name in payload order, ``event_id`` first."""
+        return ("event_id", *(c.name for c in self.columns))
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return ("event_id", *(c.name for c in self.columns if c.required))

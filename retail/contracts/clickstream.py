@@ -1,0 +1,22 @@
+"""Website clickstream: one event per page interaction."""
+
+from retail.contracts.base import Column, Contract
+
+EVENT_TYPES = ("page_view", "click", "scroll", "add_to_cart", "purchase")
+PRODUCT_EVENT_TYPES = ("add_to_cart", "purchase")
+
+CLICKSTREAM = Contract(
+    entity="clickstream",
+    topic="clickstream",
+    key="user_id",
+    event_time="timestamp",
+    description="A visitor interacted with a page during a session.",
+    columns=(
+        Column("user_id", "string", description="the customer_id of the visitor"),
+        Column("session_id", "string"),
+        Column("page_url", "string"),
+        Column("event_type", "string", description=f"one of {', '.join(EVENT_TYPES)}"),
+        Column("product_id", "string", required=False, description="set for product pages and cart/purchase"),
+        Column("timestamp", "timestamp", description="when it happened, UTC"),
+    ),
+)

@@ -1,0 +1,18 @@
+"""Customer sign-ups: one event per customer."""
+
+from retail.contracts.base import Column, Contract
+
+CUSTOMERS = Contract(
+    entity="customers",
+    topic="customers",
+    key="customer_id",
+    event_time="signup_date",
+    description="A customer signed up.",
+    columns=(
+        Column("customer_id", "string", description="stable customer identifier, e.g. C0000042"),
+        Column("name", "string"),
+        Column("email", "string"),
+        Column("country", "string", description="ISO 3166-1 alpha-2 code"),
+        Column("signup_date", "timestamp", description="when the customer signed up, UTC"),
+    ),
+)

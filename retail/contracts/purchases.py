@@ -1,0 +1,19 @@
+"""Purchases: one event per order line."""
+
+from retail.contracts.base import Column, Contract
+
+PURCHASES = Contract(
+    entity="purchases",
+    topic="purchases",
+    key="customer_id",
+    event_time="purchase_date",
+    description="A customer bought a quantity of one product.",
+    columns=(
+        Column("order_id", "string"),
+        Column("customer_id", "string", description="the generated customer who bought"),
+        Column("product_id", "string"),
+        Column("quantity", "int", description="units bought, positive"),
+        Column("price", "decimal(10,2)", description="unit price, non-negative"),
+        Column("purchase_date", "timestamp", description="when the order was placed, UTC"),
+    ),
+)

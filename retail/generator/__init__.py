@@ -1,0 +1,60 @@
+"""The retail event generator: deterministic valid events with bad records mixed in on demand, each labelled."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from retail.generator.events import EventFactory, waves
+from retail.generator.faults import BAD_KINDS, DUPLICATE_KINDS, FAULTS, Record, from_event, make_fault
+
+__all__ = ["BAD_KINDS", "GeneratorConfig", "Record", "generate"]
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """What to generate: ``bad_fraction`` of all records are bad, cycling through ``bad_kinds`` in order."""
+
+    seed: int = 42
+    customers_per_wave: int = 25
+    bad_fraction: float = 0.0
+    bad_kinds: tuple[str, ...] = BAD_KINDS
+    start: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.bad_fraction < 1.0:
+            raise ValueError(f"bad_fraction must be in [0, 1), got {self.bad_fraction}")
+        unknown = set(self.bad_kinds) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown bad record kinds {sorted(unknown)}; known: {', '.join(BAD_KINDS)}")
+        if self.bad_fraction and not self.bad_kinds:
+            raise ValueError("bad_fraction > 0 needs at least one bad record kind")
+
+
+def generate(config: GeneratorConfig) -> Iterator[Record]:
+    """Yields records without end (take what you need with itertools.islice): every valid event once, and bad
+    records so that ``bad_fraction`` of everything yielded is bad. A duplicate always follows its original."""
+    factory = EventFactory(config.seed, config.customers_per_wave, config.start)
+    rng = random.Random(f"faults:{config.seed}")
+    kinds = itertools.cycle(config.bad_kinds) if config.bad_kinds else iter(())
+    owed, seq = 0.0, 0
+    for events in waves(factory):
+        owed += len(events) * config.bad_fraction / (1.0 - config.bad_fraction)
+        placed: list[tuple[int, int, Record]] = [(i, 0, from_event(e)) for i, e in enumerate(events)]
+        while owed >= 1.0:
+            owed -= 1.0
+            seq += 1
+            kind = next(kinds)
+            record = make_fault(kind, events, seq, rng)
+            if kind in DUPLICATE_KINDS:
+                original = next(i for i, e in enumerate(events) if e.event_id == record.event_id)
+                position = rng.randint(original, len(events) - 1)
+            else:
+                position = rng.randint(0, len(events) - 1)
+            placed.append((position, seq, record))
+        placed.sort(key=lambda p: (p[0], p[1]))
+        for _, _, record in placed:
+            yield record

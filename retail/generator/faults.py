@@ -1,0 +1,173 @@
+"""Bad records on demand: each kind turns a valid event into the wire bytes of one realistic fault.
+
+Every bad record has an event id the ledger records, even when its payload cannot be parsed: the id of the event it
+duplicates, or a fresh one derived from the fault's sequence number.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from retail.generator.events import Event, event_id, iso
+
+OVERSIZED_CHARS = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Record:
+    """One message as it goes on the wire: entity, key, value bytes, and what the generator meant it to be."""
+
+    entity: str
+    event_id: str
+    key: bytes
+    value: bytes
+    kind: str = "valid"
+    payload: dict[str, object] | None = None
+
+
+def encode(payload: dict[str, object]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def from_event(event: Event, kind: str = "valid", payload: dict[str, object] | None = None) -> Record:
+    body = event.payload if payload is None else payload
+    return Record(event.entity, str(body["event_id"]), event.key.encode(), encode(body), kind, body)
+
+
+_EVENT_TIME = {"customers": "signup_date", "purchases": "purchase_date", "clickstream": "timestamp"}
+_NATURAL_ID = {"customers": "customer_id", "purchases": "order_id", "clickstream": "session_id"}
+_TEXT_FIELD = {"customers": "name", "purchases": "product_id", "clickstream": "page_url"}
+_DROPPABLE = {"customers": ("email", "country"), "purchases": ("product_id", "quantity"),
+              "clickstream": ("session_id", "event_type")}  # fmt: skip
+_WRONG_TYPE = {"customers": ("signup_date", "last tuesday"), "purchases": ("quantity", "three"),
+               "clickstream": ("timestamp", 1732543200)}  # fmt: skip
+
+
+def _fresh(event: Event, seq: int, **changes: object) -> dict[str, object]:
+    """A new, distinct event derived from ``event``: its own natural id and event id, plus ``changes``."""
+    natural = f"{event.payload[_NATURAL_ID[event.entity]]}-f{seq}"
+    payload = {**event.payload, _NATURAL_ID[event.entity]: natural, **changes}
+    payload["event_id"] = event_id(event.entity, f"fault:{natural}")
+    return payload
+
+
+def _shift_time(event: Event, delta: timedelta) -> str:
+    return iso(datetime.fromisoformat(str(event.payload[_EVENT_TIME[event.entity]])) + delta)
+
+
+def _malformed_json(event: Event, seq: int, rng: random.Random) -> Record:
+    body = _fresh(event, seq)
+    raw = encode(body)
+    return Record(event.entity, str(body["event_id"]), event.key.encode(), raw[: len(raw) // 2], "malformed_json")
+
+
+def _missing_field(event: Event, seq: int, rng: random.Random) -> Record:
+    body = _fresh(event, seq)
+    del body[rng.choice(_DROPPABLE[event.entity])]
+    return from_event(event, "missing_field", body)
+
+
+def _wrong_type(event: Event, seq: int, rng: random.Random) -> Record:
+    field, value = _WRONG_TYPE[event.entity]
+    return from_event(event, "wrong_type", _fresh(event, seq, **{field: value}))
+
+
+def _nonpositive_quantity(event: Event, seq: int, rng: random.Random) -> Record:
+    return from_event(event, "nonpositive_quantity", _fresh(event, seq, quantity=rng.choice((0, -1, -3))))
+
+
+def _negative_price(event: Event, seq: int, rng: random.Random) -> Record:
+    return from_event(event, "negative_price", _fresh(event, seq, price=-round(rng.uniform(0.01, 50), 2)))
+
+
+def _invalid_email(event: Event, seq: int, rng: random.Random) -> Record:
+    bad = rng.choice(("jane.doe.example.com", "no-at-sign", "two@@example.com", "trailing@"))
+    return from_event(event, "invalid_email", _fresh(event, seq, email=bad))
+
+
+def _unknown_event_type(event: Event, seq: int, rng: random.Random) -> Record:
+    return from_event(event, "unknown_event_type", _fresh(event, seq, event_type=rng.choice(("teleport", "hover"))))
+
+
+def _late_event(event: Event, seq: int, rng: random.Random) -> Record:
+    late = _shift_time(event, -timedelta(days=rng.uniform(3, 30)))
+    return from_event(event, "late_event", _fresh(event, seq, **{_EVENT_TIME[event.entity]: late}))
+
+
+def _future_timestamp(event: Event, seq: int, rng: random.Random) -> Record:
+    future = _shift_time(event, timedelta(days=365 * rng.randint(20, 80)))
+    return from_event(event, "future_timestamp", _fresh(event, seq, **{_EVENT_TIME[event.entity]: future}))
+
+
+def _oversized_value(event: Event, seq: int, rng: random.Random) -> Record:
+    field = _TEXT_FIELD[event.entity]
+    return from_event(event, "oversized_value", _fresh(event, seq, **{field: "x" * OVERSIZED_CHARS}))
+
+
+def _invalid_utf8(event: Event, seq: int, rng: random.Random) -> Record:
+    body = _fresh(event, seq)
+    raw = encode(body).replace(b'"', b'"\xff\xfe', 1)  # invalid bytes inside the first JSON string
+    return Record(event.entity, str(body["event_id"]), event.key.encode(), raw, "invalid_utf8", None)
+
+
+def _unknown_field(event: Event, seq: int, rng: random.Random) -> Record:
+    return from_event(event, "unknown_field", _fresh(event, seq, loyalty_tier=rng.choice(("gold", "silver"))))
+
+
+def _unknown_customer(event: Event, seq: int, rng: random.Random) -> Record:
+    return from_event(event, "unknown_customer", _fresh(event, seq, customer_id=f"C9{rng.randint(0, 10**6):07d}"))
+
+
+def _exact_duplicate(event: Event, seq: int, rng: random.Random) -> Record:
+    return from_event(event, "exact_duplicate")
+
+
+def _conflicting_duplicate(event: Event, seq: int, rng: random.Random) -> Record:
+    field = _TEXT_FIELD[event.entity]
+    return from_event(event, "conflicting_duplicate", {**event.payload, field: f"{event.payload[field]}-changed"})
+
+
+Fault = Callable[[Event, int, random.Random], Record]
+ALL_ENTITIES = ("customers", "purchases", "clickstream")
+
+
+@dataclass(frozen=True)
+class FaultKind:
+    name: str
+    make: Fault
+    entities: tuple[str, ...] = ALL_ENTITIES
+
+
+FAULTS: dict[str, FaultKind] = {
+    f.name: f
+    for f in (
+        FaultKind("malformed_json", _malformed_json),
+        FaultKind("missing_field", _missing_field),
+        FaultKind("wrong_type", _wrong_type),
+        FaultKind("nonpositive_quantity", _nonpositive_quantity, ("purchases",)),
+        FaultKind("negative_price", _negative_price, ("purchases",)),
+        FaultKind("invalid_email", _invalid_email, ("customers",)),
+        FaultKind("unknown_event_type", _unknown_event_type, ("clickstream",)),
+        FaultKind("exact_duplicate", _exact_duplicate),
+        FaultKind("conflicting_duplicate", _conflicting_duplicate),
+        FaultKind("late_event", _late_event),
+        FaultKind("future_timestamp", _future_timestamp),
+        FaultKind("oversized_value", _oversized_value),
+        FaultKind("invalid_utf8", _invalid_utf8),
+        FaultKind("unknown_field", _unknown_field),
+        FaultKind("unknown_customer", _unknown_customer, ("purchases",)),
+    )
+}
+BAD_KINDS: tuple[str, ...] = tuple(FAULTS)
+DUPLICATE_KINDS = ("exact_duplicate", "conflicting_duplicate")
+
+
+def make_fault(kind: str, candidates: list[Event], seq: int, rng: random.Random) -> Record:
+    """Returns a bad record of ``kind`` made from one of ``candidates`` (valid events already emitted)."""
+    fault = FAULTS[kind]
+    pool = [e for e in candidates if e.entity in fault.entities]
+    return replace(fault.make(rng.choice(pool), seq, rng), kind=kind)

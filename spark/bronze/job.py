@@ -1,0 +1,128 @@
+"""Bronze IO: the Kafka stream and CSV batch files land in bronze Parquet on HDFS. The only module here that reads,
+writes or starts queries; it takes explicit arguments and never reads the environment.
+
+Idempotence: every output is keyed by a batch id (a micro-batch's id, or a CSV file's content hash) and written
+with dynamic partition overwrite, so a replayed micro-batch or a re-ingested file replaces itself, never adds rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyspark.sql.functions as F
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql.streaming import StreamingQuery
+
+from retail.contracts import CONTRACTS
+from spark.bronze.transforms import csv_lines_to_bronze, kafka_to_bronze
+
+PARTITIONS = ("entity", "ingest_date", "batch_id")
+
+
+def write_batch(batch: DataFrame, batch_id: str | int, root: str) -> None:
+    """Writes one batch under ``root``, replacing whatever an earlier attempt of the same batch id wrote."""
+    (
+        batch.withColumn("batch_id", F.lit(str(batch_id)))
+        .write.mode("overwrite")
+        .option("partitionOverwriteMode", "dynamic")
+        .partitionBy(*PARTITIONS)
+        .parquet(root)
+    )
+
+
+def start_kafka_stream(
+    spark: SparkSession,
+    *,
+    bootstrap_servers: str,
+    bronze_root: str,
+    checkpoint: str,
+    topic_prefix: str = "",
+    trigger_seconds: float | None = 2.0,
+    max_offsets_per_trigger: int | None = None,
+    query_name: str = "bronze_kafka",
+) -> StreamingQuery:
+    """Starts the bronze stream over every entity topic; ``trigger_seconds=None`` runs availableNow (catch up on
+    everything there is, then stop)."""
+    topics = ",".join(topic_prefix + c.topic for c in CONTRACTS.values())
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap_servers)
+        .option("subscribe", topics)
+        .option("startingOffsets", "earliest")
+        .option("includeHeaders", "false")
+    )
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    writer = (
+        kafka_to_bronze(reader.load(), topic_prefix)
+        .writeStream.queryName(query_name)
+        .option("checkpointLocation", checkpoint)
+        .foreachBatch(lambda batch, batch_id: write_batch(batch, batch_id, bronze_root))
+    )
+    writer = writer.trigger(availableNow=True) if trigger_seconds is None else writer.trigger(
+        processingTime=f"{trigger_seconds} seconds")  # fmt: skip
+    return writer.start()
+
+
+@dataclass(frozen=True)
+class CsvIngestReport:
+    """What one CSV file gave: rows landed in bronze, and how many of them could not be parsed, by reason."""
+
+    source: str
+    entity: str
+    batch_id: str
+    rows: int
+    parse_errors: dict[str, int]
+    already_ingested: bool = False
+
+    @property
+    def parsed(self) -> int:
+        return self.rows - sum(self.parse_errors.values())
+
+
+def file_batch_id(path: Path) -> str:
+    """Returns the batch id of a file: a hash of its content, so the same file always gets the same id."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return f"csv-{digest.hexdigest()[:20]}"
+
+
+def ingest_csv(
+    spark: SparkSession, source: Path, entity: str, *, landing_root: str, bronze_root: str
+) -> CsvIngestReport:
+    """Copies a local CSV file to the HDFS landing folder and lands every data line in bronze (parsed or not);
+    returns the counts. A file already in bronze (same content) is left alone."""
+    if entity not in CONTRACTS:
+        raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(CONTRACTS)}")
+    batch_id = file_batch_id(source)
+    jvm, conf = spark.sparkContext._jvm, spark.sparkContext._jsc.hadoopConfiguration()
+    bronze_path = jvm.org.apache.hadoop.fs.Path(bronze_root)
+    fs = bronze_path.getFileSystem(conf)
+    if fs.globStatus(jvm.org.apache.hadoop.fs.Path(f"{bronze_root}/entity={entity}/ingest_date=*/batch_id={batch_id}")):
+        existing = spark.read.parquet(bronze_root).where((F.col("entity") == entity) & (F.col("batch_id") == batch_id))
+        return _report(existing, str(source), entity, batch_id, already_ingested=True)
+    landed = f"{landing_root}/{entity}/{batch_id}/{source.name}"
+    fs.copyFromLocalFile(False, True, jvm.org.apache.hadoop.fs.Path(str(source.resolve())),
+                         jvm.org.apache.hadoop.fs.Path(landed))  # fmt: skip
+    raw = spark.read.text(landed)
+    # Text files keep their order within and across splits, so the increasing id orders lines as in the file.
+    lines = raw.withColumn("_order", F.monotonically_increasing_id()).select(
+        "value", F.row_number().over(Window.orderBy("_order")).alias("line_number")
+    )
+    write_batch(csv_lines_to_bronze(lines, CONTRACTS[entity], str(source)), batch_id, bronze_root)
+    if not fs.exists(bronze_path):  # an empty file writes no partition at all
+        return CsvIngestReport(str(source), entity, batch_id, 0, {})
+    written = spark.read.parquet(bronze_root).where((F.col("entity") == entity) & (F.col("batch_id") == batch_id))
+    return _report(written, str(source), entity, batch_id)
+
+
+def _report(
+    rows: DataFrame, source: str, entity: str, batch_id: str, already_ingested: bool = False
+) -> CsvIngestReport:
+    counts = {r["parse_error"]: r["n"] for r in rows.groupBy("parse_error").agg(F.count("*").alias("n")).collect()}
+    errors = {k: v for k, v in counts.items() if k is not None}
+    return CsvIngestReport(source, entity, batch_id, sum(counts.values()), errors, already_ingested)
