@@ -26,12 +26,15 @@ def ensure_topics(settings: Settings) -> list[str]:
     returns the names it created."""
     admin = kafka_admin(settings)
     existing = set(admin.list_topics(timeout=15).topics)
+    config = {"retention.ms": str(settings.kafka_retention_ms), "max.message.bytes": str(MAX_MESSAGE_BYTES)}
+    names = [settings.kafka_topic_prefix + c.topic for c in CONTRACTS.values()]
     wanted = [
-        NewTopic(settings.kafka_topic_prefix + c.topic, num_partitions=settings.kafka_partitions, replication_factor=settings.kafka_replication,
-                 config={"retention.ms": str(settings.kafka_retention_ms),
-                         "max.message.bytes": str(MAX_MESSAGE_BYTES)})
-        for c in CONTRACTS.values() if settings.kafka_topic_prefix + c.topic not in existing
-    ]  # fmt: skip
+        NewTopic(
+            name, num_partitions=settings.kafka_partitions, replication_factor=settings.kafka_replication, config=config
+        )
+        for name in names
+        if name not in existing
+    ]
     for future in (admin.create_topics(wanted) if wanted else {}).values():
         try:
             future.result(timeout=30)

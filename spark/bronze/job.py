@@ -100,9 +100,9 @@ def ingest_csv(
         raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(CONTRACTS)}")
     batch_id = file_batch_id(source)
     jvm, conf = spark.sparkContext._jvm, spark.sparkContext._jsc.hadoopConfiguration()
-    bronze_path = jvm.org.apache.hadoop.fs.Path(bronze_root)
-    fs = bronze_path.getFileSystem(conf)
-    if fs.globStatus(jvm.org.apache.hadoop.fs.Path(f"{bronze_root}/entity={entity}/ingest_date=*/batch_id={batch_id}")):
+    fs = jvm.org.apache.hadoop.fs.Path(bronze_root).getFileSystem(conf)
+    batch_glob = jvm.org.apache.hadoop.fs.Path(f"{bronze_root}/entity={entity}/ingest_date=*/batch_id={batch_id}")
+    if fs.globStatus(batch_glob):
         existing = spark.read.parquet(bronze_root).where((F.col("entity") == entity) & (F.col("batch_id") == batch_id))
         return _report(existing, str(source), entity, batch_id, already_ingested=True)
     landed = f"{landing_root}/{entity}/{batch_id}/{source.name}"
@@ -114,7 +114,7 @@ def ingest_csv(
         "value", F.row_number().over(Window.orderBy("_order")).alias("line_number")
     )
     write_batch(csv_lines_to_bronze(lines, CONTRACTS[entity], str(source)), batch_id, bronze_root)
-    if not fs.exists(bronze_path):  # an empty file writes no partition at all
+    if not fs.globStatus(batch_glob):  # a file without data lines writes no partition at all
         return CsvIngestReport(str(source), entity, batch_id, 0, {})
     written = spark.read.parquet(bronze_root).where((F.col("entity") == entity) & (F.col("batch_id") == batch_id))
     return _report(written, str(source), entity, batch_id)

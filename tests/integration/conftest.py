@@ -8,6 +8,7 @@ the end if it was started here), or ``auto`` (the default: docker when an engine
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,12 +71,23 @@ def stack_settings() -> Iterator[Settings]:
 
 @pytest.fixture(scope="session")
 def spark(stack_settings: Settings):
-    """One Spark session on the stack's standalone master for the whole test session."""
+    """One Spark session on the stack's standalone master (with the Kafka connector) for the whole test session."""
+    from retail.stack.artifacts import fetch, load_groups
     from spark.session import build_session
 
-    session = build_session("integration-tests", stack_settings.endpoints().spark_master)
+    connector = fetch(load_groups(stack_settings.stack.cache_dir)["spark-kafka"])
+    jars = tuple(str(j) for j in sorted(connector.glob("*.jar")))
+    session = build_session("integration-tests", stack_settings.endpoints().spark_master, jars=jars)
+    session.sparkContext.setLogLevel("WARN")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def isolated(stack_settings: Settings) -> Settings:
+    """Settings of the stack with topics and lake folders of this test's own, so tests never see each other's data."""
+    run = uuid.uuid4().hex[:10]
+    return stack_settings.model_copy(update={"kafka_topic_prefix": f"t{run}-", "lake_path": f"/tests/{run}"})
 
 
 @pytest.fixture(scope="session")

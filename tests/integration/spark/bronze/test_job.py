@@ -1,0 +1,142 @@
+"""Bronze on the real stack: Kafka through Spark on the standalone master into Parquet on HDFS, and CSV files."""
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyspark.sql.functions as F
+import pytest
+
+from retail.generator import GeneratorConfig, generate
+from retail.generator.csv_files import write_csv
+from retail.kafka import ensure_topics, produce, read_ledger
+from spark.bronze.job import ingest_csv, start_kafka_stream
+
+pytestmark = pytest.mark.integration
+
+
+def send(settings, n: int, seed: int, ledger: Path) -> dict[tuple[str, int, int], bytes]:
+    """Produces n records; returns the value sent at each (topic, partition, offset) the ledger recorded."""
+    ensure_topics(settings)
+    records = list(itertools.islice(generate(GeneratorConfig(seed=seed, bad_fraction=0.1)), n))
+    report = produce(records, settings, ledger)
+    assert (report.acked, report.failed) == (n, 0)
+    return {(e.topic, e.partition, e.offset): records[e.seq].value for e in read_ledger(ledger)}
+
+
+def catch_up(spark, settings) -> None:
+    query = start_kafka_stream(
+        spark,
+        bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
+        bronze_root=settings.lake_uri("bronze", "kafka"),
+        checkpoint=settings.lake_uri("_checkpoints", "bronze_kafka"),
+        topic_prefix=settings.kafka_topic_prefix,
+        trigger_seconds=None,
+    )
+    query.awaitTermination()
+    assert query.exception() is None
+
+
+def landed(spark, settings) -> dict[tuple[str, int, int], bytes]:
+    rows = spark.read.parquet(settings.lake_uri("bronze", "kafka")).select("topic", "partition", "offset", "value")
+    collected = rows.collect()
+    as_dict = {(r.topic, r.partition, r.offset): bytes(r.value) for r in collected}
+    assert len(as_dict) == len(collected), "a Kafka record landed more than once"
+    return as_dict
+
+
+def test_every_record_produced_lands_in_bronze_once_byte_for_byte(isolated, spark, tmp_path):
+    sent = send(isolated, 3000, seed=11, ledger=tmp_path / "ledger.jsonl")
+
+    catch_up(spark, isolated)
+    catch_up(spark, isolated)  # a second catch-up finds nothing new and adds nothing
+
+    assert landed(spark, isolated) == sent
+
+
+def wait_for_commits(spark, settings, stream, log: Path, at_least: int) -> None:
+    jvm = spark.sparkContext._jvm
+    commits = jvm.org.apache.hadoop.fs.Path(settings.lake_uri("_checkpoints", "bronze_kafka", "commits"))
+    fs = commits.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    deadline = time.monotonic() + 240
+    while not (fs.exists(commits) and len(fs.listStatus(commits)) >= at_least):
+        assert stream.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"the stream committed fewer than {at_least} batches in 240 s"
+        time.sleep(0.2)
+
+
+def test_kill_9_mid_stream_then_restart_still_lands_everything_once(isolated, spark, tmp_path):
+    sent = send(isolated, 6000, seed=12, ledger=tmp_path / "ledger.jsonl")
+    env = {
+        **os.environ,
+        "RETAIL_KAFKA_TOPIC_PREFIX": isolated.kafka_topic_prefix,
+        "RETAIL_LAKE_PATH": isolated.lake_path,
+    }
+    log = (tmp_path / "stream.log").open("wb")
+    retail = Path(sys.executable).parent / "retail"
+    stream = subprocess.Popen(
+        [str(retail), "bronze", "stream", "--max-offsets", "300", "--trigger-seconds", "0.5"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for_commits(spark, isolated, stream, tmp_path / "stream.log", at_least=3)
+    finally:
+        os.killpg(stream.pid, signal.SIGKILL)  # the driver and its JVM, mid-batch
+        stream.wait()
+    killed_at = landed(spark, isolated)
+
+    catch_up(spark, isolated)
+
+    assert 0 < len(killed_at) < len(sent), "the kill must land mid-stream"
+    assert landed(spark, isolated) == sent
+
+
+def test_csv_file_lands_every_line_once_and_reingest_adds_nothing(isolated, spark, tmp_path):
+    records = itertools.islice(generate(GeneratorConfig(seed=5, bad_fraction=0.15)), 3000)
+    files, lines = write_csv(records, tmp_path, "batch")
+    customers = next(f for f in files if f.name == "batch-customers.csv")
+    expected = [line for line in lines if line.entity == "customers"]
+    assert {line.kind for line in expected} >= {"malformed_json", "unknown_field", "valid"}
+    roots = {"landing_root": isolated.lake_uri("landing", "csv"), "bronze_root": isolated.lake_uri("bronze", "csv")}
+
+    first = ingest_csv(spark, customers, "customers", **roots)
+    again = ingest_csv(spark, customers, "customers", **roots)
+
+    bronze = spark.read.parquet(roots["bronze_root"])
+    numbers = sorted(r.line_number for r in bronze.select("line_number").collect())
+    kinds = [line.kind for line in expected]
+    assert (first.rows, first.already_ingested) == (len(expected), False)
+    assert (again.rows, again.already_ingested, again.batch_id) == (first.rows, True, first.batch_id)
+    assert numbers == sorted(line.line_number for line in expected)
+    expected_errors = {
+        "ragged_row": kinds.count("malformed_json") + kinds.count("unknown_field"),
+        "invalid_utf8": kinds.count("invalid_utf8"),
+    }
+    assert first.parse_errors == {reason: n for reason, n in expected_errors.items() if n}
+    assert bronze.where(F.col("parse_error").isNull() & F.col("event_id").isNull()).count() == 0
+
+
+def test_damaged_files_land_what_can_be_read(isolated, spark, tmp_path):
+    roots = {"landing_root": isolated.lake_uri("landing", "csv"), "bronze_root": isolated.lake_uri("bronze", "csv")}
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    damaged = tmp_path / "damaged.csv"
+    damaged.write_bytes(
+        b"event_id,order_id,customer_id,product_id,quantity,price,purchase_date\n"
+        b"e1,O1,C1,P1,2,9.99,2026-01-01T00:00:00Z\n"
+        b"e2,O2,C1\n"
+        b"\n"
+        b"e3,O3,C1,P\xff\xfe1,1,5.00,2026-01-01T00:00:00Z\n"
+        b"e4,O4,C2,P2,1,5.00,2026-01-01T00:00:00Z"  # no newline at the end
+    )
+
+    nothing = ingest_csv(spark, empty, "purchases", **roots)
+    report = ingest_csv(spark, damaged, "purchases", **roots)
+
+    assert (nothing.rows, nothing.parse_errors) == (0, {})
+    assert (report.rows, report.parsed) == (5, 2)
+    assert report.parse_errors == {"ragged_row": 1, "blank_line": 1, "invalid_utf8": 1}
