@@ -88,6 +88,13 @@ class Stack:
             self._services = None  # command lines name the jars just fetched
         procs = {svc.name: self.process(svc.name) for svc in self.services}
         for svc in self.services:
+            pid_file = PidFile(self.layout.pid(svc.name))
+            if procs[svc.name] is not None and pid_file.fingerprint() != svc.fingerprint:
+                report(f"{svc.name} runs with an older configuration; restarting it")
+                stop(procs[svc.name], signals=svc.stop_signals)
+                pid_file.path.unlink(missing_ok=True)
+                procs[svc.name] = None
+        for svc in self.services:
             if procs[svc.name] is None:
                 self._check_ports(svc)
         started: list[str] = []
@@ -166,7 +173,7 @@ class Stack:
             folder.mkdir(parents=True, exist_ok=True)
         svc.prepare()
         proc = spawn(svc.command, env=svc.env, log=self.layout.log(svc.name), cwd=self.layout.data(svc.name))
-        PidFile(self.layout.pid(svc.name)).write(proc)
+        PidFile(self.layout.pid(svc.name)).write(proc, svc.fingerprint)
         return proc
 
     def _check_alive(self, svc: Service, proc: psutil.Process) -> None:

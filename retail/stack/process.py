@@ -24,9 +24,17 @@ class PidFile:
 
     path: Path
 
-    def write(self, proc: psutil.Process) -> None:
+    def write(self, proc: psutil.Process, fingerprint: str = "") -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"pid": proc.pid, "create_time": proc.create_time()}))
+        record = {"pid": proc.pid, "create_time": proc.create_time(), "fingerprint": fingerprint}
+        self.path.write_text(json.dumps(record))
+
+    def fingerprint(self) -> str:
+        """Returns the fingerprint of the configuration the process was started with ('' if unknown)."""
+        try:
+            return json.loads(self.path.read_text()).get("fingerprint", "")
+        except (FileNotFoundError, ValueError):
+            return ""
 
     def process(self) -> psutil.Process | None:
         """Returns the live process this file names, or None (and removes a stale file)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import getpass
+import hashlib
+import json
 import subprocess
 import sys
 import uuid
@@ -94,6 +96,11 @@ class Service:
     artifacts: tuple[ArtifactGroup, ...] = ()
     prepare: Callable[[], None] = lambda: None
     stop_signals: int = 1
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever the command line or environment does (ports, heaps, versions, paths)."""
+        return hashlib.sha256(json.dumps([self.command, sorted(self.env.items())]).encode()).hexdigest()[:16]
 
 
 def java_command(

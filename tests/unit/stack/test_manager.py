@@ -102,3 +102,18 @@ def test_unhealthy_service_fails_after_its_deadline_and_is_stopped(settings, mon
     assert "retail stack logs sulky" in str(err.value)
     assert stack.process("sulky") is None
     assert not tcp_open("127.0.0.1", port)
+
+
+def test_service_whose_configuration_changed_is_restarted(settings):
+    port = free_port()
+    before = Stack(settings, [http_service("web", port)])
+    changed = http_service("web", port, env={"WEB_MODE": "new"})
+    try:
+        before.up(report=lambda _: None, fetch=False)
+        old_pid = before.process("web").pid
+
+        assert Stack(settings, [changed]).up(report=lambda _: None, fetch=False) == ["web"]
+        assert Stack(settings, [changed]).up(report=lambda _: None, fetch=False) == []
+        assert before.process("web").pid != old_pid
+    finally:
+        before.down(report=lambda _: None)
