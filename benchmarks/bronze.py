@@ -16,11 +16,10 @@ import time
 import uuid
 from pathlib import Path
 
-from retail.cli.bronze import _spark
+from retail.cli.bronze import spark_session, start_stream
 from retail.generator import GeneratorConfig, generate
 from retail.kafka import ensure_topics, produce
 from retail.settings import Settings
-from spark.bronze.job import start_kafka_stream
 
 
 def main() -> None:
@@ -42,7 +41,7 @@ def main() -> None:
     if report.failed:
         raise SystemExit(f"{report.failed} records were not acknowledged")
 
-    spark = _spark(settings, "bench-bronze", None)
+    spark = spark_session(settings, "bench-bronze")
     spark.sparkContext.setLogLevel("WARN")
     spark.range(1000).selectExpr("sum(id)").collect()  # warm-up: executors up before anything is timed
     topics = ",".join(f"{settings.kafka_topic_prefix}{e}" for e in ("customers", "purchases", "clickstream"))
@@ -55,11 +54,7 @@ def main() -> None:
     read_s = time.perf_counter() - began
 
     began = time.perf_counter()
-    query = start_kafka_stream(
-        spark, bootstrap_servers=bootstrap, bronze_root=settings.lake_uri("bronze", "kafka"),
-        checkpoint=settings.lake_uri("_checkpoints", "bronze_kafka"), topic_prefix=settings.kafka_topic_prefix,
-        trigger_seconds=None,
-    )  # fmt: skip
+    query = start_stream(spark, settings, trigger_seconds=None)
     query.awaitTermination()
     bronze_s = time.perf_counter() - began
     landed = spark.read.parquet(settings.lake_uri("bronze", "kafka")).count()

@@ -17,6 +17,11 @@ def build_session(
     conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
     """Returns a SparkSession on ``master`` (``spark://...`` or ``local[n]``) with UTC time and small shuffles."""
+    active = SparkSession.getActiveSession()
+    if active is not None and active.sparkContext.master != master:
+        # A process holds one SparkContext and getOrCreate would silently hand back the one on another master.
+        # (Jars still cannot join the driver's classpath once its JVM runs: start such jobs in a fresh process.)
+        active.stop()
     builder = (
         SparkSession.builder.appName(app_name)
         .master(master)

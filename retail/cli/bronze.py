@@ -14,13 +14,29 @@ app = typer.Typer(help="Bronze: raw events plus lineage, Parquet on HDFS.", no_a
 Master = Annotated[str | None, typer.Option(help="Spark master (default: the configured one), e.g. local[2]")]
 
 
-def _spark(settings: Settings, app_name: str, master: str | None):
+def spark_session(settings: Settings, app_name: str, master: str | None = None):
+    """Returns a Spark session on the configured master (or ``master``) with the Kafka connector."""
     from retail.stack.artifacts import fetch, load_groups
     from spark.session import build_session
 
     connector = fetch(load_groups(settings.stack.cache_dir)["spark-kafka"])
     jars = tuple(str(j) for j in sorted(connector.glob("*.jar")))
     return build_session(app_name, master or settings.endpoints().spark_master, jars=jars)
+
+
+def start_stream(spark, settings: Settings, trigger_seconds: float | None, max_offsets: int | None = None):
+    """Starts the bronze stream with every path and topic taken from ``settings``; None runs availableNow."""
+    from spark.bronze.job import start_kafka_stream
+
+    return start_kafka_stream(
+        spark,
+        bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
+        bronze_root=settings.lake_uri("bronze", "kafka"),
+        checkpoint=settings.lake_uri("_checkpoints", "bronze_kafka"),
+        topic_prefix=settings.kafka_topic_prefix,
+        trigger_seconds=trigger_seconds,
+        max_offsets_per_trigger=max_offsets,
+    )
 
 
 @app.command()
@@ -31,19 +47,9 @@ def stream(
     master: Master = None,
 ) -> None:
     """Run the bronze stream from the entity topics (until stopped, or once with --once)."""
-    from spark.bronze.job import start_kafka_stream
-
     settings = load_settings()
-    spark = _spark(settings, "bronze-stream", master)
-    query = start_kafka_stream(
-        spark,
-        bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
-        bronze_root=settings.lake_uri("bronze", "kafka"),
-        checkpoint=settings.lake_uri("_checkpoints", "bronze_kafka"),
-        topic_prefix=settings.kafka_topic_prefix,
-        trigger_seconds=None if once else trigger_seconds,
-        max_offsets_per_trigger=max_offsets,
-    )
+    spark = spark_session(settings, "bronze-stream", master)
+    query = start_stream(spark, settings, None if once else trigger_seconds, max_offsets)
     console.print(f"bronze stream running (query {query.id}); writing {settings.lake_uri('bronze', 'kafka')}")
     try:
         query.awaitTermination()
@@ -66,7 +72,7 @@ def ingest(
     from spark.bronze.job import ingest_csv
 
     settings = load_settings()
-    spark = _spark(settings, "bronze-csv", master)
+    spark = spark_session(settings, "bronze-csv", master)
     for file in files:
         try:
             report = ingest_csv(spark, file, entity, landing_root=settings.lake_uri("landing", "csv"),

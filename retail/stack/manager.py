@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import psutil
@@ -126,17 +127,25 @@ class Stack:
         return started
 
     def down(self, names: Iterable[str] | None = None, report: Callable[[str], None] = print) -> list[str]:
-        """Stops the stack's own processes (all, or ``names``) in reverse start order; returns the names stopped."""
+        """Stops the stack's own processes (all, or ``names``): dependents first, the rest of each wave in parallel;
+        returns the names stopped, in the order they stopped."""
         wanted = set(names) if names is not None else {s.name for s in self.services}
-        stopped = []
-        for svc in reversed(self.services):
-            proc = self.process(svc.name) if svc.name in wanted else None
+        stopped: list[str] = []
+
+        def stop_one(svc: Service) -> None:
+            proc = self.process(svc.name)
             if proc is None:
-                continue
+                return
             stop(proc, signals=svc.stop_signals)
             PidFile(self.layout.pid(svc.name)).path.unlink(missing_ok=True)
             stopped.append(svc.name)
             report(f"stopped {svc.name} (pid {proc.pid})")
+
+        dependents = [s for s in reversed(self.services) if s.requires and s.name in wanted]
+        others = [s for s in reversed(self.services) if not s.requires and s.name in wanted]
+        for wave in (dependents, others):
+            with ThreadPoolExecutor(max_workers=max(1, len(wave))) as pool:
+                list(pool.map(stop_one, wave))
         return stopped
 
     def status(self) -> list[ServiceStatus]:

@@ -72,14 +72,9 @@ def stack_settings() -> Iterator[Settings]:
 @pytest.fixture(scope="session")
 def spark(stack_settings: Settings):
     """One Spark session on the stack's standalone master (with the Kafka connector) for the whole test session."""
-    from pyspark.sql import SparkSession
-
     from retail.stack.artifacts import fetch, load_groups
     from spark.session import build_session
 
-    active = SparkSession.getActiveSession()
-    if active is not None and active.sparkContext.master != stack_settings.endpoints().spark_master:
-        active.stop()  # one SparkContext per process: the unit tests' local one must go first
     connector = fetch(load_groups(stack_settings.stack.cache_dir)["spark-kafka"])
     jars = tuple(str(j) for j in sorted(connector.glob("*.jar")))
     session = build_session("integration-tests", stack_settings.endpoints().spark_master, jars=jars)

@@ -1,25 +1,13 @@
 import pytest
-from pyspark.sql import SparkSession
 
-
-def stop_other_session(master: str) -> None:
-    """A process holds one SparkContext: stop one left by other tests on another master, so getOrCreate makes ours."""
-    active = SparkSession.getActiveSession()
-    if active is not None and active.sparkContext.master != master:
-        active.stop()
+from spark.session import build_session
 
 
 @pytest.fixture(scope="session")
 def spark():
     """One local Spark for the unit tests: one core, one shuffle partition, UTC."""
-    stop_other_session("local[1]")
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("unit-tests")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
+    session = build_session(
+        "unit-tests", "local[1]", conf={"spark.sql.shuffle.partitions": "1", "spark.ui.enabled": "false"}
     )
     yield session
     session.stop()

@@ -47,7 +47,7 @@ def test_up_is_idempotent_and_down_stops_only_its_own(settings):
         rows = {row.name: row for row in stack.status()}
         assert all(row.healthy and row.rss_bytes > 0 for row in rows.values())
 
-        assert stack.down(report=lambda _: None) == ["b", "a"]
+        assert stack.down(report=lambda _: None) == ["b", "a"]  # the dependent first
 
         assert not tcp_open("127.0.0.1", port_a)
         assert [row.pid for row in stack.status()] == [None, None]
@@ -117,3 +117,12 @@ def test_service_whose_configuration_changed_is_restarted(settings):
         assert before.process("web").pid != old_pid
     finally:
         before.down(report=lambda _: None)
+
+
+def test_missing_java_says_what_to_install(monkeypatch, tmp_path):
+    from retail.stack.manager import check_java
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    with pytest.raises(StackError, match="Java 17 or newer is needed"):
+        check_java()

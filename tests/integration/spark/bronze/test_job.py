@@ -11,10 +11,11 @@ from pathlib import Path
 import pyspark.sql.functions as F
 import pytest
 
+from retail.cli.bronze import start_stream
 from retail.generator import GeneratorConfig, generate
 from retail.generator.csv_files import write_csv
 from retail.kafka import ensure_topics, produce, read_ledger
-from spark.bronze.job import ingest_csv, start_kafka_stream
+from spark.bronze.job import ingest_csv
 
 pytestmark = pytest.mark.integration
 
@@ -29,14 +30,7 @@ def send(settings, n: int, seed: int, ledger: Path) -> dict[tuple[str, int, int]
 
 
 def catch_up(spark, settings) -> None:
-    query = start_kafka_stream(
-        spark,
-        bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
-        bronze_root=settings.lake_uri("bronze", "kafka"),
-        checkpoint=settings.lake_uri("_checkpoints", "bronze_kafka"),
-        topic_prefix=settings.kafka_topic_prefix,
-        trigger_seconds=None,
-    )
+    query = start_stream(spark, settings, trigger_seconds=None)
     query.awaitTermination()
     assert query.exception() is None
 
