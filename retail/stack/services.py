@@ -74,8 +74,12 @@ class Layout:
     def conf(self, name: str) -> Path:
         return self.home / name / "conf"
 
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
     def log(self, name: str) -> Path:
-        return self.home / "logs" / f"{name}.log"
+        return self.logs / f"{name}.log"
 
     def pid(self, name: str) -> Path:
         return self.home / "run" / f"{name}.pid"
@@ -179,7 +183,7 @@ def build_services(settings: Settings) -> list[Service]:
     hadoop_cp = f"{layout.conf('hdfs')}:{hadoop_lib.classpath()}"
     # Jersey 1 (WebHDFS) defines classes reflectively, which Java 17 allows only with these opens.
     hadoop_opts = (
-        f"-Dhadoop.log.dir={layout.log('hdfs').parent}",
+        f"-Dhadoop.log.dir={layout.logs}",
         f"-Dhadoop.home.dir={layout.home / 'hdfs'}",
         *(
             f"--add-opens=java.base/{p}=ALL-UNNAMED"
@@ -275,7 +279,7 @@ def build_services(settings: Settings) -> list[Service]:
                     f"-Dcassandra.config=file://{cassandra_conf / 'cassandra.yaml'}",
                     f"-Dlogback.configurationFile={cassandra_conf / 'logback.xml'}",
                     f"-Dcassandra.storagedir={cassandra_data}",
-                    f"-Dcassandra.logdir={layout.log('x').parent}",
+                    f"-Dcassandra.logdir={layout.logs}",
                     "-Dcassandra-foreground=yes",
                     "-Dcassandra.skip_wait_for_gossip_to_settle=0",
                     "-Dcassandra.ring_delay_ms=1000",
