@@ -16,6 +16,16 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A business rule a row must meet: ``violated`` is a Spark SQL predicate over the typed columns that is true
+    when the row breaks it (null columns never break an entity rule; missing fields are their own rule)."""
+
+    code: str
+    violated: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Contract:
     """The single source of truth for one entity: its Kafka topic, key, event time and columns."""
 
@@ -24,6 +34,7 @@ class Contract:
     key: str
     event_time: str
     columns: tuple[Column, ...]
+    rules: tuple[Rule, ...] = ()
     description: str = ""
 
     @property

@@ -1,6 +1,6 @@
 """Website clickstream: one event per page interaction."""
 
-from retail.contracts.base import Column, Contract
+from retail.contracts.base import Column, Contract, Rule
 
 EVENT_TYPES = ("page_view", "click", "scroll", "add_to_cart", "purchase")
 PRODUCT_EVENT_TYPES = ("add_to_cart", "purchase")
@@ -18,5 +18,12 @@ CLICKSTREAM = Contract(
         Column("event_type", "string", description=f"one of {', '.join(EVENT_TYPES)}"),
         Column("product_id", "string", required=False, description="set for product pages and cart/purchase"),
         Column("timestamp", "timestamp", description="when it happened, UTC"),
+    ),
+    rules=(
+        Rule("unknown_event_type", f"event_type NOT IN ({', '.join(repr(t) for t in EVENT_TYPES)})"),
+        Rule(
+            "product_id_required",
+            f"event_type IN ({', '.join(repr(t) for t in PRODUCT_EVENT_TYPES)}) AND product_id IS NULL",
+        ),
     ),
 )

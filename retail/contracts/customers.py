@@ -1,6 +1,8 @@
 """Customer sign-ups: one event per customer."""
 
-from retail.contracts.base import Column, Contract
+from retail.contracts.base import Column, Contract, Rule
+
+EMAIL_PATTERN = "^[^@ ]+@[^@ ]+[.][A-Za-z]{2,}$"  # no backslashes: it goes into a SQL string literal
 
 CUSTOMERS = Contract(
     entity="customers",
@@ -15,4 +17,5 @@ CUSTOMERS = Contract(
         Column("country", "string", description="ISO 3166-1 alpha-2 code"),
         Column("signup_date", "timestamp", description="when the customer signed up, UTC"),
     ),
+    rules=(Rule("invalid_email", f"NOT trim(email) RLIKE '{EMAIL_PATTERN}'", "an address with one @ and a domain"),),
 )

@@ -1,6 +1,6 @@
 """Purchases: one event per order line."""
 
-from retail.contracts.base import Column, Contract
+from retail.contracts.base import Column, Contract, Rule
 
 PURCHASES = Contract(
     entity="purchases",
@@ -15,5 +15,9 @@ PURCHASES = Contract(
         Column("quantity", "int", description="units bought, positive"),
         Column("price", "decimal(10,2)", description="unit price, non-negative"),
         Column("purchase_date", "timestamp", description="when the order was placed, UTC"),
+    ),
+    rules=(
+        Rule("nonpositive_quantity", "quantity <= 0", "at least one unit is bought"),
+        Rule("negative_price", "price < 0", "a price may be zero (a gift), never negative"),
     ),
 )

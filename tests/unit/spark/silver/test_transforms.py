@@ -1,0 +1,102 @@
+"""Every bad-record kind the generator makes, through the silver row checks: the right rule, and only it."""
+
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+
+from retail.contracts import CONTRACTS
+from retail.generator import BAD_KINDS, GeneratorConfig, generate
+from spark.silver.transforms import parse_payload, typed, violations
+
+INGESTED_AT = datetime(2026, 6, 1, tzinfo=UTC)
+BRONZE_SCHEMA = (
+    "entity string, value binary, topic string, partition int, offset long, kafka_timestamp timestamp, "
+    "ingested_at timestamp, batch_id int"
+)
+# What the row rules say of each kind. Duplicates, late events and unknown customers pass the row rules: the job
+# judges them against what silver already holds.
+EXPECTED = {
+    "valid": set(),
+    "malformed_json": {"malformed_json"},
+    "invalid_utf8": {"invalid_utf8"},
+    "unknown_field": {"unknown_field"},
+    "oversized_value": {"oversized_value"},
+    "future_timestamp": {"future_timestamp"},
+    "invalid_email": {"invalid_email"},
+    "nonpositive_quantity": {"nonpositive_quantity"},
+    "negative_price": {"negative_price"},
+    "unknown_event_type": {"unknown_event_type"},
+    "exact_duplicate": set(),
+    "conflicting_duplicate": set(),
+    "late_event": set(),
+    "unknown_customer": set(),
+}
+
+
+def sample(kind: str) -> list:
+    """A few records of ``kind`` (and the valid ones around them) from the generator."""
+    kinds = (kind,) if kind != "valid" else BAD_KINDS
+    records = list(itertools.islice(generate(GeneratorConfig(seed=3, bad_fraction=0.2, bad_kinds=kinds)), 800))
+    return [r for r in records if r.kind == kind][:12]
+
+
+def check(spark, records) -> dict[tuple[str, str], set[str]]:
+    bronze = spark.createDataFrame(
+        [(r.entity, r.value, r.entity, 0, i, INGESTED_AT, INGESTED_AT, 0) for i, r in enumerate(records)], BRONZE_SCHEMA
+    )
+    found = {}
+    for contract in CONTRACTS.values():
+        rows = violations(typed(parse_payload(bronze, contract), contract), contract)
+        for row in rows.select("offset", "violations").collect():
+            found[(contract.entity, records[row.offset].event_id)] = set(row.violations)
+    return found
+
+
+@pytest.mark.parametrize("kind", ["valid", *BAD_KINDS])
+def test_each_generated_kind_breaks_exactly_its_rules(spark, kind):
+    records = sample(kind)
+    found = check(spark, records)
+
+    assert records, f"the generator made no {kind} record"
+    for record in records:
+        codes = found[(record.entity, record.event_id)]
+        if kind == "missing_field":
+            assert len(codes) == 1 and next(iter(codes)).startswith("missing_field:"), codes
+        elif kind == "wrong_type":
+            assert len(codes) == 1 and next(iter(codes)).startswith("wrong_type:"), codes
+        else:
+            assert codes == EXPECTED[kind], (record.value[:200], codes)
+
+
+@pytest.mark.parametrize(
+    ("entity", "payload", "codes"),
+    [
+        ("customers", '{"event_id":"e","customer_id":"C1","name":"A","email":" a@b.io ","country":"DE",'
+                      '"signup_date":"2026-01-01T00:00:00Z"}', set()),
+        ("customers", '{"event_id":"e","customer_id":"C1","name":"A","email":"a@b","country":"DE",'
+                      '"signup_date":"2026-01-01T00:00:00Z"}', {"invalid_email"}),
+        ("purchases", '{"event_id":"e","order_id":"O","customer_id":"C","product_id":"P","quantity":1,"price":0,'
+                      '"purchase_date":"2026-01-01T00:00:00Z"}', set()),
+        ("purchases", '{"event_id":"e","order_id":"O","customer_id":"C","product_id":"P","quantity":2.5,"price":1,'
+                      '"purchase_date":"2026-01-01T00:00:00Z"}', {"wrong_type:quantity"}),
+        ("purchases", '{"event_id":"e","order_id":"O","customer_id":"C","product_id":"P","quantity":0,"price":-1,'
+                      '"purchase_date":"2026-01-01T00:00:00Z"}', {"nonpositive_quantity", "negative_price"}),
+        ("clickstream", '{"event_id":"e","user_id":"C","session_id":"S","page_url":"/","event_type":"add_to_cart",'
+                        '"product_id":null,"timestamp":"2026-01-01T00:00:00Z"}', {"product_id_required"}),
+        ("clickstream", '{"event_id":"e","user_id":"C","session_id":"S","page_url":"/","event_type":"page_view",'
+                        '"timestamp":"2026-01-01T00:00:00Z"}', set()),
+        ("clickstream", '{"event_id":"e","user_id":"C","session_id":"S","page_url":"/","event_type":"page_view",'
+                        '"timestamp":"2026-06-03T00:00:00Z"}', {"future_timestamp"}),
+        ("clickstream", "[1, 2]", {"malformed_json"}),
+    ],
+)  # fmt: skip
+def test_rules_table(spark, entity, payload, codes):
+    bronze = spark.createDataFrame(
+        [(entity, payload.encode(), entity, 0, 0, INGESTED_AT, INGESTED_AT, 0)], BRONZE_SCHEMA
+    )
+    contract = CONTRACTS[entity]
+
+    row = violations(typed(parse_payload(bronze, contract), contract), contract).collect()[0]
+
+    assert set(row.violations) == codes
