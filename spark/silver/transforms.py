@@ -8,7 +8,7 @@ a named violation (``wrong_type:<field>``), not a silently null column.
 from __future__ import annotations
 
 import pyspark.sql.functions as F
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 
 from retail.contracts import Contract
 
@@ -68,3 +68,82 @@ def violations(rows: DataFrame, contract: Contract) -> DataFrame:
 
 def _types(contract: Contract) -> list[tuple[str, str]]:
     return [("event_id", "string"), *((c.name, c.type) for c in contract.columns)]
+
+
+def payload_hash(payload: Column) -> Column:
+    """Returns a hash of the payload text: equal for an exact re-send, different for a conflicting one."""
+    return F.sha2(payload, 256)
+
+
+def classify_duplicates(rows: DataFrame, seen: DataFrame) -> DataFrame:
+    """Adds ``duplicate``: null for the first occurrence of an event id, ``exact`` for a re-send of the same payload,
+    ``conflicting`` for the same event id with another payload. The first occurrence is the one already in ``seen``
+    (``event_id``, ``payload_hash`` of earlier batches), else the lowest (partition, offset) in this batch."""
+    first_here = Window.partitionBy("event_id").orderBy("partition", "offset")
+    ranked = rows.withColumn("payload_hash", payload_hash(F.col("payload"))).withColumn(
+        "_rank", F.row_number().over(first_here)
+    )
+    firsts = ranked.where(F.col("_rank") == 1).select("event_id", F.col("payload_hash").alias("_first_hash"))
+    earlier = seen.select("event_id", F.col("payload_hash").alias("_seen_hash"))
+    with_first = ranked.join(firsts, on="event_id", how="left").join(earlier, on="event_id", how="left")
+    original = F.coalesce(F.col("_seen_hash"), F.col("_first_hash"))
+    is_first = F.col("_seen_hash").isNull() & (F.col("_rank") == 1)
+    return with_first.select(
+        *rows.columns,
+        "payload_hash",
+        F.when(is_first, F.lit(None).cast("string"))
+        .when(F.col("payload_hash") == original, "exact")
+        .otherwise("conflicting")
+        .alias("duplicate"),
+    )
+
+
+def _customers(rows: DataFrame) -> list[Column]:
+    email = F.lower(F.trim(F.col("email")))
+    return [
+        F.col("customer_id"),
+        F.regexp_replace(F.trim(F.col("name")), r"\s+", " ").alias("name"),
+        email.alias("email"),
+        F.substring_index(email, "@", -1).alias("email_domain"),
+        F.upper(F.trim(F.col("country"))).alias("country"),
+        F.col("signup_date"),
+    ]
+
+
+def _purchases(rows: DataFrame) -> list[Column]:
+    return [
+        F.col("order_id"),
+        F.col("customer_id"),
+        F.col("product_id"),
+        F.col("quantity"),
+        F.col("price"),
+        # Decimal times decimal stays exact; the cast only fixes the scale money is kept at.
+        (F.col("quantity").cast("decimal(10,0)") * F.col("price")).cast("decimal(12,2)").alias("total_amount"),
+        F.col("purchase_date"),
+    ]
+
+
+def _clickstream(rows: DataFrame) -> list[Column]:
+    return [
+        F.col("user_id"),
+        F.col("session_id"),
+        F.col("page_url"),
+        F.expr("parse_url(page_url, 'PATH')").alias("page_path"),
+        F.col("event_type"),
+        F.col("product_id"),
+        F.col("timestamp"),
+    ]
+
+
+_CLEAN = {"customers": _customers, "purchases": _purchases, "clickstream": _clickstream}
+
+
+def clean(rows: DataFrame, contract: Contract) -> DataFrame:
+    """Returns the silver columns of rows that passed every rule: one row per event, normalised values, the event
+    date (UTC) and the lineage."""
+    return rows.select(
+        F.col("event_id"),
+        *_CLEAN[contract.entity](rows),
+        F.to_date(F.col(contract.event_time)).alias("event_date"),
+        *(F.col(c) for c in LINEAGE),
+    )

@@ -3,6 +3,7 @@
 import itertools
 from datetime import UTC, datetime
 
+import pyspark.sql.functions as F
 import pytest
 
 from retail.contracts import CONTRACTS
@@ -100,3 +101,78 @@ def test_rules_table(spark, entity, payload, codes):
     row = violations(typed(parse_payload(bronze, contract), contract), contract).collect()[0]
 
     assert set(row.violations) == codes
+
+
+@pytest.mark.parametrize(
+    ("batch", "seen", "expected"),
+    [
+        # (event_id, payload, partition, offset) rows; seen is (event_id, payload) from earlier batches
+        ([("e1", "a", 0, 1)], [], [("e1", 1, None)]),
+        ([("e1", "a", 0, 1), ("e1", "a", 0, 5)], [], [("e1", 1, None), ("e1", 5, "exact")]),
+        ([("e1", "a", 0, 1), ("e1", "b", 0, 5)], [], [("e1", 1, None), ("e1", 5, "conflicting")]),
+        ([("e1", "a", 0, 7)], [("e1", "a")], [("e1", 7, "exact")]),
+        ([("e1", "b", 0, 7)], [("e1", "a")], [("e1", 7, "conflicting")]),
+        ([("e1", "a", 0, 7), ("e2", "a", 1, 2)], [("e3", "a")], [("e2", 2, None), ("e1", 7, None)]),
+    ],
+)
+def test_duplicates_are_judged_against_the_first_occurrence(spark, batch, seen, expected):
+    from spark.silver.transforms import classify_duplicates, payload_hash
+
+    rows = spark.createDataFrame(batch, "event_id string, payload string, partition int, offset long")
+    earlier = spark.createDataFrame(seen, "event_id string, payload string").select(
+        "event_id", payload_hash(F.col("payload")).alias("payload_hash")
+    )
+
+    judged = classify_duplicates(rows, earlier).select("event_id", "offset", "duplicate").orderBy("offset")
+
+    assert [tuple(r) for r in judged.collect()] == expected
+
+
+def _clean_one(spark, entity: str, payload: str):
+    from spark.silver.transforms import clean
+
+    contract = CONTRACTS[entity]
+    bronze = spark.createDataFrame(
+        [(entity, payload.encode(), entity, 0, 0, INGESTED_AT, INGESTED_AT, 0)], BRONZE_SCHEMA
+    )
+    return clean(typed(parse_payload(bronze, contract), contract), contract).collect()[0]
+
+
+def test_customers_are_normalised(spark):
+    row = _clean_one(
+        spark,
+        "customers",
+        '{"event_id":"e","customer_id":"C1","name":"  Ann   Lee ","email":" Ann.Lee@Example.COM ","country":" de",'
+        '"signup_date":"2026-01-01T10:00:00.250Z"}',
+    )
+
+    assert (row.name, row.email, row.email_domain, row.country) == (
+        "Ann Lee",
+        "ann.lee@example.com",
+        "example.com",
+        "DE",
+    )
+    assert (row.signup_date, str(row.event_date)) == (datetime(2026, 1, 1, 10, 0, 0, 250000), "2026-01-01")
+
+
+def test_purchase_total_is_exact_money(spark):
+    row = _clean_one(
+        spark,
+        "purchases",
+        '{"event_id":"e","order_id":"O","customer_id":"C","product_id":"P","quantity":3,"price":0.1,'
+        '"purchase_date":"2026-01-01T23:59:59Z"}',
+    )
+
+    assert str(row.total_amount) == "0.30"
+    assert str(row.price) == "0.10"
+
+
+def test_clickstream_page_path_is_parsed(spark):
+    row = _clean_one(
+        spark,
+        "clickstream",
+        '{"event_id":"e","user_id":"C","session_id":"S","page_url":"https://shop.example.com/product/P0001?x=1",'
+        '"event_type":"page_view","product_id":"P0001","timestamp":"2026-01-01T00:00:00Z"}',
+    )
+
+    assert (row.page_path, row.product_id) == ("/product/P0001", "P0001")
