@@ -24,10 +24,18 @@ def spark_session(settings: Settings, app_name: str, master: str | None = None):
     return build_session(app_name, master or settings.endpoints().spark_master, jars=jars)
 
 
-def start_stream(spark, settings: Settings, trigger_seconds: float | None, max_offsets: int | None = None):
-    """Starts the bronze stream with every path and topic taken from ``settings``; None runs availableNow."""
+def start_stream(spark, settings: Settings, trigger_seconds: float | None, max_offsets: int | None = None,
+                 silver: bool = False):  # fmt: skip
+    """Starts the bronze stream with every path and topic taken from ``settings``; None runs availableNow; with
+    ``silver`` each micro-batch also lands in silver and quarantine."""
     from spark.bronze.job import start_kafka_stream
+    from spark.silver.job import SilverTargets
 
+    targets = SilverTargets(
+        silver_root=settings.lake_uri("silver"),
+        quarantine_root=settings.lake_uri("quarantine"),
+        counts_root=settings.lake_uri("_audit", "batch_counts"),
+    )
     return start_kafka_stream(
         spark,
         bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
@@ -36,6 +44,7 @@ def start_stream(spark, settings: Settings, trigger_seconds: float | None, max_o
         topic_prefix=settings.kafka_topic_prefix,
         trigger_seconds=trigger_seconds,
         max_offsets_per_trigger=max_offsets,
+        silver=targets if silver else None,
     )
 
 
@@ -44,12 +53,13 @@ def stream(
     once: Annotated[bool, typer.Option("--once", help="catch up on everything there is, then stop")] = False,
     trigger_seconds: Annotated[float, typer.Option(help="micro-batch interval")] = 2.0,
     max_offsets: Annotated[int | None, typer.Option(help="most records per micro-batch")] = None,
+    silver: Annotated[bool, typer.Option("--silver", help="also route every micro-batch to silver")] = False,
     master: Master = None,
 ) -> None:
     """Run the bronze stream from the entity topics (until stopped, or once with --once)."""
     settings = load_settings()
     spark = spark_session(settings, "bronze-stream", master)
-    query = start_stream(spark, settings, None if once else trigger_seconds, max_offsets)
+    query = start_stream(spark, settings, None if once else trigger_seconds, max_offsets, silver)
     console.print(f"bronze stream running (query {query.id}); writing {settings.lake_uri('bronze', 'kafka')}")
     try:
         query.awaitTermination()

@@ -17,6 +17,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from retail.contracts import CONTRACTS
 from spark.bronze.transforms import csv_lines_to_bronze, kafka_to_bronze
+from spark.silver.job import SilverTargets, process_batch
 
 PARTITIONS = ("entity", "ingest_date", "batch_id")
 
@@ -42,9 +43,10 @@ def start_kafka_stream(
     trigger_seconds: float | None = 2.0,
     max_offsets_per_trigger: int | None = None,
     query_name: str = "bronze_kafka",
+    silver: SilverTargets | None = None,
 ) -> StreamingQuery:
     """Starts the bronze stream over every entity topic; ``trigger_seconds=None`` runs availableNow (catch up on
-    everything there is, then stop)."""
+    everything there is, then stop). With ``silver`` targets each micro-batch also goes through silver."""
     topics = ",".join(topic_prefix + c.topic for c in CONTRACTS.values())
     reader = (
         spark.readStream.format("kafka")
@@ -55,11 +57,22 @@ def start_kafka_stream(
     )
     if max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+
+    def land(batch: DataFrame, batch_id: int) -> None:
+        # One pass: the micro-batch is read from Kafka once and feeds bronze and, when asked, silver.
+        batch = batch.persist()
+        try:
+            write_batch(batch, batch_id, bronze_root)
+            if silver is not None:
+                process_batch(spark, batch.withColumn("batch_id", F.lit(str(batch_id))), str(batch_id), silver)
+        finally:
+            batch.unpersist()
+
     writer = (
         kafka_to_bronze(reader.load(), topic_prefix)
         .writeStream.queryName(query_name)
         .option("checkpointLocation", checkpoint)
-        .foreachBatch(lambda batch, batch_id: write_batch(batch, batch_id, bronze_root))
+        .foreachBatch(land)
     )
     writer = writer.trigger(availableNow=True) if trigger_seconds is None else writer.trigger(
         processingTime=f"{trigger_seconds} seconds")  # fmt: skip

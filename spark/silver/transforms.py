@@ -141,9 +141,11 @@ _CLEAN = {"customers": _customers, "purchases": _purchases, "clickstream": _clic
 def clean(rows: DataFrame, contract: Contract) -> DataFrame:
     """Returns the silver columns of rows that passed every rule: one row per event, normalised values, the event
     date (UTC) and the lineage."""
+    kept = [F.col("payload_hash")] if "payload_hash" in rows.columns else []
     return rows.select(
         F.col("event_id"),
         *_CLEAN[contract.entity](rows),
         F.to_date(F.col(contract.event_time)).alias("event_date"),
         *(F.col(c) for c in LINEAGE),
+        *kept,
     )
