@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     cassandra_port: int | None = None
     cassandra_username: str | None = None
     cassandra_password: SecretStr | None = None
+    cassandra_keyspace: str = Field(default="retail", description="keyspace of the real-time tables")
+    cassandra_replication: int = Field(default=1, description="replication factor of that keyspace")
     spark_master: str | None = None
     prefect_api_url: str | None = None
     work_pool: str = "retail-process"

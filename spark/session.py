@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 
@@ -17,6 +18,9 @@ def build_session(
     conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
     """Returns a SparkSession on ``master`` (``spark://...`` or ``local[n]``) with UTC time and small shuffles."""
+    # Executors run Python with the interpreter the driver names in PYSPARK_PYTHON (spark.pyspark.python is read
+    # by spark-submit only): name this one, so they import this project and its pinned packages.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     active = SparkSession.getActiveSession()
     if active is not None and active.sparkContext.master != master:
         # A process holds one SparkContext and getOrCreate would silently hand back the one on another master.
@@ -31,7 +35,6 @@ def build_session(
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.executor.memory", "1g")
         .config("spark.cores.max", "2")
-        .config("spark.pyspark.python", sys.executable)
         .config("spark.ui.showConsoleProgress", "false")
     )
     if jars:

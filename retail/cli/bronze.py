@@ -28,14 +28,20 @@ def start_stream(spark, settings: Settings, trigger_seconds: float | None, max_o
                  silver: bool = False):  # fmt: skip
     """Starts the bronze stream with every path and topic taken from ``settings``; None runs availableNow; with
     ``silver`` each micro-batch also lands in silver and quarantine."""
+    from retail.cassandra import CassandraTarget, ensure_schema
     from spark.bronze.job import start_kafka_stream
     from spark.silver.job import SilverTargets
 
-    targets = SilverTargets(
-        silver_root=settings.lake_uri("silver"),
-        quarantine_root=settings.lake_uri("quarantine"),
-        counts_root=settings.lake_uri("_audit", "batch_counts"),
-    )
+    targets = None
+    if silver:
+        cassandra = CassandraTarget.from_settings(settings)
+        ensure_schema(cassandra, settings.cassandra_replication)
+        targets = SilverTargets(
+            silver_root=settings.lake_uri("silver"),
+            quarantine_root=settings.lake_uri("quarantine"),
+            counts_root=settings.lake_uri("_audit", "batch_counts"),
+            cassandra=cassandra,
+        )
     return start_kafka_stream(
         spark,
         bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
@@ -44,7 +50,7 @@ def start_stream(spark, settings: Settings, trigger_seconds: float | None, max_o
         topic_prefix=settings.kafka_topic_prefix,
         trigger_seconds=trigger_seconds,
         max_offsets_per_trigger=max_offsets,
-        silver=targets if silver else None,
+        silver=targets,
     )
 
 

@@ -11,10 +11,12 @@ the lateness watermark. Outputs are keyed by batch id, so a replayed batch repla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, SparkSession
 
+from retail.cassandra import SALES_PER_MINUTE, TABLE_OF_ENTITY, CassandraTarget, write_rows
 from retail.contracts import CLICKSTREAM, CUSTOMERS, PURCHASES, Contract
 from spark.silver.transforms import LINEAGE, classify_duplicates, clean, parse_payload, typed, violations
 
@@ -24,11 +26,13 @@ OUTCOMES = ("silver", "quarantined", "duplicate")
 
 @dataclass(frozen=True)
 class SilverTargets:
-    """Where silver goes: ``silver/<entity>``, ``quarantine/entity=``, ``_audit/batch_counts/entity=``."""
+    """Where silver goes: ``silver/<entity>``, ``quarantine/entity=``, ``_audit/batch_counts/entity=``, and the
+    Cassandra keyspace of the real-time tables (None: no Cassandra)."""
 
     silver_root: str
     quarantine_root: str
     counts_root: str
+    cassandra: CassandraTarget | None = None
 
     def silver(self, entity: str) -> str:
         return f"{self.silver_root}/{entity}"
@@ -99,12 +103,41 @@ def process_entity(spark: SparkSession, bronze: DataFrame, batch_id: str, contra
         )
         _write(silver, targets.silver(contract.entity), ("event_date", "batch_id"))
         _write(quarantine, targets.quarantine_root, ("entity", "batch_id"))
+        if targets.cassandra is not None:
+            this_batch = spark.read.parquet(targets.silver(contract.entity)).where(
+                F.col("batch_id").cast("string") == batch_id
+            )
+            this_batch.foreachPartition(
+                partial(write_rows, target=targets.cassandra, table=TABLE_OF_ENTITY[contract.entity])
+            )
+            if contract is PURCHASES:
+                _write_sales_per_minute(spark, targets, this_batch)
         by_outcome = {r["outcome"]: r["n"] for r in judged.groupBy("outcome").agg(F.count("*").alias("n")).collect()}
         counts = {"bronze_in": sum(by_outcome.values()), **{o: by_outcome.get(o, 0) for o in OUTCOMES}}
         counts["late"] = silver.where("is_late").count() if watermark else 0
         return counts
     finally:
         judged.unpersist()
+
+
+def _write_sales_per_minute(spark: SparkSession, targets: SilverTargets, batch_purchases: DataFrame) -> None:
+    """Recomputes, from all of silver, the totals of every minute this batch touched, and upserts them: the same
+    totals however often a batch is replayed."""
+    minute = F.date_trunc("minute", F.col("purchase_date")).alias("minute")
+    touched = batch_purchases.select(minute).distinct()
+    totals = (
+        spark.read.parquet(targets.silver(PURCHASES.entity))
+        .withColumn("minute", F.date_trunc("minute", F.col("purchase_date")))
+        .join(touched, on="minute", how="inner")
+        .groupBy("minute")
+        .agg(
+            F.sum("total_amount").alias("revenue"),
+            F.count("*").cast("int").alias("orders"),
+            F.sum("quantity").cast("int").alias("units"),
+        )
+        .select(F.to_date("minute").alias("sale_date"), "minute", "revenue", "orders", "units")
+    )
+    totals.foreachPartition(partial(write_rows, target=targets.cassandra, table=SALES_PER_MINUTE))
 
 
 def process_batch(spark: SparkSession, bronze: DataFrame, batch_id: str, targets: SilverTargets) -> None:

@@ -87,7 +87,9 @@ def spark(stack_settings: Settings):
 def isolated(stack_settings: Settings) -> Settings:
     """Settings of the stack with topics and lake folders of this test's own, so tests never see each other's data."""
     run = uuid.uuid4().hex[:10]
-    return stack_settings.model_copy(update={"kafka_topic_prefix": f"t{run}-", "lake_path": f"/tests/{run}"})
+    return stack_settings.model_copy(
+        update={"kafka_topic_prefix": f"t{run}-", "lake_path": f"/tests/{run}", "cassandra_keyspace": f"t{run}"}
+    )
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from collections import Counter
 import pyspark.sql.functions as F
 import pytest
 
+from retail.cassandra import SALES_PER_MINUTE, TABLE_OF_ENTITY, CassandraTarget
 from retail.cli.bronze import start_stream
 from retail.contracts import CONTRACTS
 from retail.generator import GeneratorConfig, generate
@@ -72,6 +73,19 @@ def test_silver_and_quarantine_hold_exactly_what_the_ledger_says(isolated, spark
             assert len(row.reasons) == 1 and row.reasons[0].startswith(family), (kind, row.reasons)
         else:
             assert list(row.reasons) == [REASON[kind]], (kind, row.reasons)
+    cassandra = CassandraTarget.from_settings(isolated).connect()
+    try:
+        session = cassandra.connect(isolated.cassandra_keyspace)
+        for entity, table in TABLE_OF_ENTITY.items():
+            stored = session.execute(f"SELECT COUNT(*) FROM {table.name}").one()[0]
+            assert stored == spark.read.parquet(isolated.lake_uri("silver", entity)).count(), table.name
+        purchases = spark.read.parquet(isolated.lake_uri("silver", "purchases"))
+        minutes = purchases.select(F.date_trunc("minute", "purchase_date")).distinct().count()
+        revenue = purchases.agg(F.sum("total_amount")).first()[0]
+        sales = session.execute(f"SELECT revenue FROM {SALES_PER_MINUTE.name}").all()
+        assert (len(sales), sum(r.revenue for r in sales)) == (minutes, revenue)
+    finally:
+        cassandra.shutdown()
     per_entity = Counter(r.entity for r in records)
     removed = Counter(r.entity for r in records if r.kind in REMOVED)
     for row in counts.collect():
