@@ -3,9 +3,9 @@
 Outcome of every bronze row, in this order: a row that breaks a row rule is quarantined with every rule it broke; a
 second occurrence of an event id with another payload is quarantined as ``conflicting_duplicate``; an exact re-send
 is removed and counted; a purchase whose customer silver has never seen is quarantined as ``unknown_customer``;
-everything else is silver. Late events (older than silver's newest event time minus the allowed lateness) are real
-events: they go to silver flagged ``is_late``, and are counted. Far-future events break a row rule and never move
-the lateness watermark. Outputs are keyed by batch id, so a replayed batch replaces itself.
+everything else is silver, once the batch passes its pandera gate. Late events (older than silver's newest
+event time minus the allowed lateness) are real events: they go to silver flagged ``is_late``, and are counted.
+Far-future events break a row rule and never move the lateness watermark. Outputs are keyed by batch id, so a replayed batch replaces itself.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from retail.cassandra import SALES_PER_MINUTE, TABLE_OF_ENTITY, CassandraTarget, write_rows
 from retail.contracts import CLICKSTREAM, CUSTOMERS, PURCHASES, Contract
+from spark.silver.quality import gate
 from spark.silver.transforms import LINEAGE, classify_duplicates, clean, parse_payload, typed, violations
 
 ALLOWED_LATENESS = "INTERVAL 2 DAYS"
@@ -98,6 +99,7 @@ def process_entity(spark: SparkSession, bronze: DataFrame, batch_id: str, contra
             F.col(contract.event_time) < F.lit(watermark) - F.expr(ALLOWED_LATENESS) if watermark else F.lit(False)
         )
         silver = clean(judged.where(F.col("outcome") == "silver"), contract).withColumn("is_late", is_late)
+        gate(silver, contract)  # raises before anything of this batch is written
         quarantine = judged.where(F.col("outcome") == "quarantined").select(
             F.lit(contract.entity).alias("entity"), "event_id", "reasons", "payload", *LINEAGE
         )
