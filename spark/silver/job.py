@@ -5,7 +5,8 @@ second occurrence of an event id with another payload is quarantined as ``confli
 is removed and counted; a purchase whose customer silver has never seen is quarantined as ``unknown_customer``;
 everything else is silver, once the batch passes its pandera gate. Late events (older than silver's newest
 event time minus the allowed lateness) are real events: they go to silver flagged ``is_late``, and are counted.
-Far-future events break a row rule and never move the lateness watermark. Outputs are keyed by batch id, so a replayed batch replaces itself.
+Far-future events break a row rule and never move the lateness watermark. Outputs are keyed by batch id, so a
+replayed batch replaces itself.
 """
 
 from __future__ import annotations
