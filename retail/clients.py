@@ -20,17 +20,6 @@ def kafka_admin(settings: Settings) -> AdminClient:
 
 def cassandra_cluster(settings: Settings) -> Cluster:
     """Returns a Cluster on the configured contact points, authenticated when a role is configured."""
-    from cassandra.auth import PlainTextAuthProvider
-    from cassandra.cluster import Cluster
+    from retail.cassandra import CassandraTarget
 
-    endpoints = settings.endpoints()
-    auth = None
-    if settings.cassandra_username and settings.cassandra_password:
-        auth = PlainTextAuthProvider(settings.cassandra_username, settings.cassandra_password.get_secret_value())
-    return Cluster(
-        list(endpoints.cassandra_hosts),
-        port=endpoints.cassandra_port,
-        auth_provider=auth,
-        protocol_version=5,
-        connect_timeout=10,
-    )
+    return CassandraTarget.from_settings(settings).connect()
