@@ -8,6 +8,10 @@ the end if it was started here), or ``auto`` (the default: docker when an engine
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,6 +94,39 @@ def isolated(stack_settings: Settings) -> Settings:
     return stack_settings.model_copy(
         update={"kafka_topic_prefix": f"t{run}-", "lake_path": f"/tests/{run}", "cassandra_keyspace": f"t{run}"}
     )
+
+
+@pytest.fixture
+def kill_stream_mid_run(spark, tmp_path):
+    """Returns a function that runs ``retail bronze stream`` (plus extra arguments) in its own process group with
+    small micro-batches, waits until it committed ``committed`` batches, then kill -9s the driver and its JVM."""
+
+    def run(settings: Settings, *extra: str, committed: int = 3) -> None:
+        env = {
+            **os.environ,
+            "RETAIL_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
+            "RETAIL_LAKE_PATH": settings.lake_path,
+            "RETAIL_CASSANDRA_KEYSPACE": settings.cassandra_keyspace,
+        }
+        log = tmp_path / "stream.log"
+        command = [str(Path(sys.executable).parent / "retail"), "bronze", "stream", "--max-offsets", "300",
+                   "--trigger-seconds", "0.5", *extra]  # fmt: skip
+        with log.open("wb") as out:
+            stream = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        jvm = spark.sparkContext._jvm
+        commits = jvm.org.apache.hadoop.fs.Path(settings.lake_uri("_checkpoints", "bronze_kafka", "commits"))
+        fs = commits.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        deadline = time.monotonic() + 240
+        try:
+            while not (fs.exists(commits) and len(fs.listStatus(commits)) >= committed):
+                assert stream.poll() is None, log.read_text()[-3000:]
+                assert time.monotonic() < deadline, f"the stream committed fewer than {committed} batches in 240 s"
+                time.sleep(0.2)
+        finally:
+            os.killpg(stream.pid, signal.SIGKILL)
+            stream.wait()
+
+    return run
 
 
 @pytest.fixture(scope="session")

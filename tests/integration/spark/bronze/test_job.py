@@ -1,11 +1,6 @@
 """Bronze on the real stack: Kafka through Spark on the standalone master into Parquet on HDFS, and CSV files."""
 
 import itertools
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pyspark.sql.functions as F
@@ -52,35 +47,10 @@ def test_every_record_produced_lands_in_bronze_once_byte_for_byte(isolated, spar
     assert landed(spark, isolated) == sent
 
 
-def wait_for_commits(spark, settings, stream, log: Path, at_least: int) -> None:
-    jvm = spark.sparkContext._jvm
-    commits = jvm.org.apache.hadoop.fs.Path(settings.lake_uri("_checkpoints", "bronze_kafka", "commits"))
-    fs = commits.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    deadline = time.monotonic() + 240
-    while not (fs.exists(commits) and len(fs.listStatus(commits)) >= at_least):
-        assert stream.poll() is None, log.read_text()[-3000:]
-        assert time.monotonic() < deadline, f"the stream committed fewer than {at_least} batches in 240 s"
-        time.sleep(0.2)
-
-
-def test_kill_9_mid_stream_then_restart_still_lands_everything_once(isolated, spark, tmp_path):
+def test_kill_9_mid_stream_then_restart_still_lands_everything_once(isolated, spark, tmp_path, kill_stream_mid_run):
     sent = send(isolated, 6000, seed=12, ledger=tmp_path / "ledger.jsonl")
-    env = {
-        **os.environ,
-        "RETAIL_KAFKA_TOPIC_PREFIX": isolated.kafka_topic_prefix,
-        "RETAIL_LAKE_PATH": isolated.lake_path,
-    }
-    log = (tmp_path / "stream.log").open("wb")
-    retail = Path(sys.executable).parent / "retail"
-    stream = subprocess.Popen(
-        [str(retail), "bronze", "stream", "--max-offsets", "300", "--trigger-seconds", "0.5"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_for_commits(spark, isolated, stream, tmp_path / "stream.log", at_least=3)
-    finally:
-        os.killpg(stream.pid, signal.SIGKILL)  # the driver and its JVM, mid-batch
-        stream.wait()
+
+    kill_stream_mid_run(isolated, committed=3)
     killed_at = landed(spark, isolated)
 
     catch_up(spark, isolated)

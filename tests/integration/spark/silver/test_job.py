@@ -33,17 +33,30 @@ REASON = {  # what the quarantine says of each bad kind; None: one rule of that 
 }
 
 
-def test_silver_and_quarantine_hold_exactly_what_the_ledger_says(isolated, spark, tmp_path):
-    ensure_topics(isolated)
-    records = list(itertools.islice(generate(GeneratorConfig(seed=21, bad_fraction=0.05)), 4000))
-    assert produce(records, isolated, tmp_path / "ledger.jsonl").acked == len(records)
+def send(settings, n: int, seed: int, ledger):
+    ensure_topics(settings)
+    records = list(itertools.islice(generate(GeneratorConfig(seed=seed, bad_fraction=0.05)), n))
+    assert produce(records, settings, ledger).acked == len(records)
+    return records
 
-    query = start_stream(spark, isolated, trigger_seconds=None, silver=True)
+
+def catch_up(spark, settings) -> None:
+    query = start_stream(spark, settings, trigger_seconds=None, silver=True)
     query.awaitTermination()
     assert query.exception() is None
 
+
+def test_silver_and_quarantine_hold_exactly_what_the_ledger_says(isolated, spark, tmp_path):
+    records = send(isolated, 4000, seed=21, ledger=tmp_path / "ledger.jsonl")
+
+    catch_up(spark, isolated)
+
+    assert_matches_ledger(spark, isolated, records, tmp_path / "ledger.jsonl")
+
+
+def assert_matches_ledger(spark, isolated, records, ledger) -> None:
     # Every record is found by where Kafka put it: bad payloads may have no readable event id.
-    kind_at = {(e.topic, e.partition, e.offset): records[e.seq].kind for e in read_ledger(tmp_path / "ledger.jsonl")}
+    kind_at = {(e.topic, e.partition, e.offset): records[e.seq].kind for e in read_ledger(ledger)}
     silver = []
     for entity in CONTRACTS:
         rows = (
