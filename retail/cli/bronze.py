@@ -24,24 +24,22 @@ def spark_session(settings: Settings, app_name: str, master: str | None = None):
     return build_session(app_name, master or settings.endpoints().spark_master, jars=jars)
 
 
+def silver_targets(settings: Settings):
+    """Returns the silver targets of ``settings``' lake, with the Cassandra keyspace and tables made ready."""
+    from retail.cassandra import CassandraTarget, ensure_schema
+    from spark.silver.job import SilverTargets
+
+    cassandra = CassandraTarget.from_settings(settings)
+    ensure_schema(cassandra, settings.cassandra_replication)
+    return SilverTargets.under(settings.lake_uri(), cassandra)
+
+
 def start_stream(spark, settings: Settings, trigger_seconds: float | None, max_offsets: int | None = None,
                  silver: bool = False):  # fmt: skip
     """Starts the bronze stream with every path and topic taken from ``settings``; None runs availableNow; with
     ``silver`` each micro-batch also lands in silver and quarantine."""
-    from retail.cassandra import CassandraTarget, ensure_schema
     from spark.bronze.job import start_kafka_stream
-    from spark.silver.job import SilverTargets
 
-    targets = None
-    if silver:
-        cassandra = CassandraTarget.from_settings(settings)
-        ensure_schema(cassandra, settings.cassandra_replication)
-        targets = SilverTargets(
-            silver_root=settings.lake_uri("silver"),
-            quarantine_root=settings.lake_uri("quarantine"),
-            counts_root=settings.lake_uri("_audit", "batch_counts"),
-            cassandra=cassandra,
-        )
     return start_kafka_stream(
         spark,
         bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
@@ -50,7 +48,7 @@ def start_stream(spark, settings: Settings, trigger_seconds: float | None, max_o
         topic_prefix=settings.kafka_topic_prefix,
         trigger_seconds=trigger_seconds,
         max_offsets_per_trigger=max_offsets,
-        silver=targets,
+        silver=silver_targets(settings) if silver else None,
     )
 
 
@@ -82,23 +80,27 @@ def stream(
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="CSV files, each of one entity", exists=True, dir_okay=False)],
     entity: Annotated[str, typer.Option(help="customers, purchases or clickstream")],
+    silver: Annotated[bool, typer.Option("--silver", help="also route the files' rows to silver")] = False,
     master: Master = None,
 ) -> None:
-    """Land CSV batch files in bronze; a file already ingested (same content) adds nothing."""
+    """Land CSV batch files in bronze (and silver); a file already ingested (same content) adds nothing."""
     from spark.bronze.job import ingest_csv
 
     settings = load_settings()
     spark = spark_session(settings, "bronze-csv", master)
+    targets = silver_targets(settings) if silver else None
     for file in files:
         try:
             report = ingest_csv(spark, file, entity, landing_root=settings.lake_uri("landing", "csv"),
-                                bronze_root=settings.lake_uri("bronze", "csv"))  # fmt: skip
+                                bronze_root=settings.lake_uri("bronze", "csv"), silver=targets)  # fmt: skip
         except ValueError as err:
             raise fail(err) from err
         if report.already_ingested:
-            console.print(f"{file}: already in bronze as {report.batch_id} ({report.rows:,} rows); nothing added")
-            continue
-        problems = ", ".join(f"{n:,} {reason}" for reason, n in sorted(report.parse_errors.items()))
-        console.print(f"{file}: {report.rows:,} rows landed as {report.batch_id}"
-                      + (f"; could not parse {problems} (kept raw in bronze)" if problems else "")
-                      + ("; the file has no data lines" if report.rows == 0 else ""))  # fmt: skip
+            console.print(f"{file}: already ingested as {report.batch_id} ({report.rows:,} rows); nothing added")
+        else:
+            problems = ", ".join(f"{n:,} {reason}" for reason, n in sorted(report.parse_errors.items()))
+            console.print(f"{file}: {report.rows:,} rows landed as {report.batch_id}"
+                          + (f"; could not parse {problems} (kept raw in bronze)" if problems else "")
+                          + ("; the file has no data lines" if report.rows == 0 else ""))  # fmt: skip
+        for entity, counts in (report.silver or {}).items():
+            console.print(f"  silver {entity}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))

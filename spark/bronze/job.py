@@ -8,7 +8,7 @@ with dynamic partition overwrite, so a replayed micro-batch or a re-ingested fil
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyspark.sql.functions as F
@@ -17,7 +17,8 @@ from pyspark.sql.streaming import StreamingQuery
 
 from retail.contracts import CONTRACTS
 from spark.bronze.transforms import csv_lines_to_bronze, kafka_to_bronze
-from spark.silver.job import SilverTargets, process_batch
+from spark.silver.job import SilverTargets, process_batch, recorded_counts
+from spark.silver.transforms import csv_records
 
 PARTITIONS = ("entity", "ingest_date", "batch_id")
 
@@ -89,6 +90,7 @@ class CsvIngestReport:
     rows: int
     parse_errors: dict[str, int]
     already_ingested: bool = False
+    silver: dict[str, dict[str, int]] | None = None  # silver counts by entity, when the file went through silver
 
     @property
     def parsed(self) -> int:
@@ -105,10 +107,35 @@ def file_batch_id(path: Path) -> str:
 
 
 def ingest_csv(
-    spark: SparkSession, source: Path, entity: str, *, landing_root: str, bronze_root: str
+    spark: SparkSession,
+    source: Path,
+    entity: str,
+    *,
+    landing_root: str,
+    bronze_root: str,
+    silver: SilverTargets | None = None,
 ) -> CsvIngestReport:
     """Copies a local CSV file to the HDFS landing folder and lands every data line in bronze (parsed or not);
-    returns the counts. A file already in bronze (same content) is left alone."""
+    returns the counts. A file already in bronze (same content) is left alone. With ``silver`` targets the file's
+    bronze rows then go through silver too, keyed by the same batch id: running it again replaces, never adds."""
+    report = _land_csv(spark, source, entity, landing_root=landing_root, bronze_root=bronze_root)
+    if silver is None or report.rows == 0:
+        return report
+    # The batch's counts are silver's last write: once they are there, the file went through silver already.
+    if report.already_ingested and (done := recorded_counts(spark, silver, report.batch_id)):
+        return replace(report, silver=done)
+    # Each entity's CSV rows have their own columns: read that entity's folder, not a schema picked from another.
+    bronze = (
+        spark.read.option("basePath", bronze_root)
+        .parquet(f"{bronze_root}/entity={entity}")
+        .where(F.col("batch_id") == report.batch_id)
+    )
+    counts = process_batch(spark, csv_records(bronze, CONTRACTS[entity]), report.batch_id, silver, (entity,))
+    return replace(report, silver=counts)
+
+
+def _land_csv(spark: SparkSession, source: Path, entity: str, *, landing_root: str, bronze_root: str
+              ) -> CsvIngestReport:  # fmt: skip
     if entity not in CONTRACTS:
         raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(CONTRACTS)}")
     batch_id = file_batch_id(source)

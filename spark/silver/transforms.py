@@ -2,7 +2,8 @@
 Pure DataFrame -> DataFrame functions for streaming and batch alike; routing and sinks live in the job.
 
 Payloads are parsed with every field as a string first, then cast with try_cast: a value of the wrong type is then
-a named violation (``wrong_type:<field>``), not a silently null column.
+a named violation (``wrong_type:<field>``), not a silently null column. CSV rows take the same path: ``csv_records``
+gives them the shape of Kafka bronze rows (their fields as a JSON object; lineage file, 0, line number).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ CORRUPT = "_corrupt_record"
 OVERSIZED_CHARS = 4096  # no legitimate text field comes near this; a bigger one is a producer bug or an attack
 FUTURE_TOLERANCE = "INTERVAL 1 DAY"  # clock skew we accept between producers and the platform
 LINEAGE = ("topic", "partition", "offset", "kafka_timestamp", "ingested_at", "batch_id")
+SOURCE_ERROR = "source_error"  # why a source row could not even be read as a record (CSV: ragged_row, ...)
 
 
 def raw_schema(contract: Contract) -> str:
@@ -23,13 +25,32 @@ def raw_schema(contract: Contract) -> str:
     return ", ".join([*(f"`{n}` string" for n in contract.names), f"`{CORRUPT}` string"])
 
 
+def csv_records(bronze_csv: DataFrame, contract: Contract) -> DataFrame:
+    """Returns one Kafka-shaped bronze row per CSV bronze row: its fields as a JSON object (the raw line when it
+    did not parse, with the reason in ``source_error``), lineage topic = the file, partition 0, offset = line."""
+    fields = F.to_json(F.struct(*(F.col(n) for n in contract.names)))  # empty CSV fields are null: left out
+    return bronze_csv.select(
+        F.col("entity"),
+        F.when(F.col("parse_error").isNull(), fields).otherwise(F.col("raw_line")).cast("binary").alias("value"),
+        F.col("source_file").alias("topic"),
+        F.lit(0).alias("partition"),
+        F.col("line_number").cast("long").alias("offset"),
+        F.lit(None).cast("timestamp").alias("kafka_timestamp"),
+        F.col("ingested_at"),
+        F.col("batch_id"),
+        F.col("parse_error").alias(SOURCE_ERROR),
+    )
+
+
 def parse_payload(bronze: DataFrame, contract: Contract) -> DataFrame:
-    """Returns one row per bronze Kafka record of ``contract``'s entity: lineage, the payload as text, its raw
-    string fields (``raw``), its top-level keys and whether it was valid UTF-8."""
+    """Returns one row per bronze record of ``contract``'s entity: lineage, the payload as text, its raw string
+    fields (``raw``), its top-level keys, whether it was valid UTF-8 and the source error (null for Kafka)."""
     text = F.col("value").cast("string")
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+    source_error = F.col(SOURCE_ERROR) if SOURCE_ERROR in bronze.columns else F.lit(None).cast("string")
     return bronze.where(F.col("entity") == contract.entity).select(
         *(F.col(c) for c in LINEAGE),
+        source_error.alias(SOURCE_ERROR),
         text.alias("payload"),
         F.from_json(text, raw_schema(contract), options).alias("raw"),
         F.json_object_keys(text).alias("payload_keys"),
@@ -39,9 +60,12 @@ def parse_payload(bronze: DataFrame, contract: Contract) -> DataFrame:
 
 def typed(parsed: DataFrame, contract: Contract) -> DataFrame:
     """Adds the contract's columns, each cast from its raw string to its contract type (null when it does not
-    cast)."""
+    cast), and ``payload_hash``: a hash of those typed values, equal for an exact re-send whether it came from
+    Kafka or a CSV file, different for a conflicting one."""
     casts = [F.expr(f"try_cast(raw.`{n}` AS {t})").alias(n) for n, t in _types(contract)]
-    return parsed.select("*", *casts)
+    return parsed.select("*", *casts).withColumn(
+        "payload_hash", F.sha2(F.to_json(F.struct(*(F.col(n) for n, _ in _types(contract)))), 256)
+    )
 
 
 def violations(rows: DataFrame, contract: Contract) -> DataFrame:
@@ -62,27 +86,22 @@ def violations(rows: DataFrame, contract: Contract) -> DataFrame:
         ("malformed_json", F.col("is_utf8") & ~is_json),
         *((code, F.col("is_utf8") & is_json & broken) for code, broken in field_checks),
     ]
-    flagged = F.array(*(F.when(broken, F.lit(code)) for code, broken in checks))
-    return rows.withColumn("violations", F.filter(flagged, lambda code: code.isNotNull()))
+    flagged = F.filter(F.array(*(F.when(broken, F.lit(code)) for code, broken in checks)), lambda c: c.isNotNull())
+    unreadable = F.col(SOURCE_ERROR).isNotNull()  # a row the source could not split has that one reason
+    return rows.withColumn("violations", F.when(unreadable, F.array(F.col(SOURCE_ERROR))).otherwise(flagged))
 
 
 def _types(contract: Contract) -> list[tuple[str, str]]:
     return [("event_id", "string"), *((c.name, c.type) for c in contract.columns)]
 
 
-def payload_hash(payload: Column) -> Column:
-    """Returns a hash of the payload text: equal for an exact re-send, different for a conflicting one."""
-    return F.sha2(payload, 256)
-
-
 def classify_duplicates(rows: DataFrame, seen: DataFrame) -> DataFrame:
-    """Adds ``duplicate``: null for the first occurrence of an event id, ``exact`` for a re-send of the same payload,
-    ``conflicting`` for the same event id with another payload. The first occurrence is the one already in ``seen``
-    (``event_id``, ``payload_hash`` of earlier batches), else the lowest (partition, offset) in this batch."""
+    """Adds ``duplicate``: null for the first occurrence of an event id, ``exact`` for a re-send of the same content
+    (``payload_hash``), ``conflicting`` for the same event id with other content. The first occurrence is the one
+    already in ``seen`` (``event_id``, ``payload_hash`` of earlier batches), else the lowest (partition, offset)
+    in this batch."""
     first_here = Window.partitionBy("event_id").orderBy("partition", "offset")
-    ranked = rows.withColumn("payload_hash", payload_hash(F.col("payload"))).withColumn(
-        "_rank", F.row_number().over(first_here)
-    )
+    ranked = rows.withColumn("_rank", F.row_number().over(first_here))
     firsts = ranked.where(F.col("_rank") == 1).select("event_id", F.col("payload_hash").alias("_first_hash"))
     earlier = seen.select("event_id", F.col("payload_hash").alias("_seen_hash"))
     with_first = ranked.join(firsts, on="event_id", how="left").join(earlier, on="event_id", how="left")
@@ -90,7 +109,6 @@ def classify_duplicates(rows: DataFrame, seen: DataFrame) -> DataFrame:
     is_first = F.col("_seen_hash").isNull() & (F.col("_rank") == 1)
     return with_first.select(
         *rows.columns,
-        "payload_hash",
         F.when(is_first, F.lit(None).cast("string"))
         .when(F.col("payload_hash") == original, "exact")
         .otherwise("conflicting")
@@ -141,7 +159,7 @@ _CLEAN = {"customers": _customers, "purchases": _purchases, "clickstream": _clic
 def clean(rows: DataFrame, contract: Contract) -> DataFrame:
     """Returns the silver columns of rows that passed every rule: one row per event, normalised values, the event
     date (UTC) and the lineage."""
-    kept = [F.col("payload_hash")] if "payload_hash" in rows.columns else []
+    kept = [F.col(c) for c in ("payload_hash", "is_late") if c in rows.columns]
     return rows.select(
         F.col("event_id"),
         *_CLEAN[contract.entity](rows),

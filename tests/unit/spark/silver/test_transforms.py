@@ -3,7 +3,6 @@
 import itertools
 from datetime import UTC, datetime
 
-import pyspark.sql.functions as F
 import pytest
 
 from retail.contracts import CONTRACTS
@@ -106,7 +105,7 @@ def test_rules_table(spark, entity, payload, codes):
 @pytest.mark.parametrize(
     ("batch", "seen", "expected"),
     [
-        # (event_id, payload, partition, offset) rows; seen is (event_id, payload) from earlier batches
+        # (event_id, payload_hash, partition, offset) rows; seen is (event_id, payload_hash) of earlier batches
         ([("e1", "a", 0, 1)], [], [("e1", 1, None)]),
         ([("e1", "a", 0, 1), ("e1", "a", 0, 5)], [], [("e1", 1, None), ("e1", 5, "exact")]),
         ([("e1", "a", 0, 1), ("e1", "b", 0, 5)], [], [("e1", 1, None), ("e1", 5, "conflicting")]),
@@ -116,12 +115,10 @@ def test_rules_table(spark, entity, payload, codes):
     ],
 )
 def test_duplicates_are_judged_against_the_first_occurrence(spark, batch, seen, expected):
-    from spark.silver.transforms import classify_duplicates, payload_hash
+    from spark.silver.transforms import classify_duplicates
 
-    rows = spark.createDataFrame(batch, "event_id string, payload string, partition int, offset long")
-    earlier = spark.createDataFrame(seen, "event_id string, payload string").select(
-        "event_id", payload_hash(F.col("payload")).alias("payload_hash")
-    )
+    rows = spark.createDataFrame(batch, "event_id string, payload_hash string, partition int, offset long")
+    earlier = spark.createDataFrame(seen, "event_id string, payload_hash string")
 
     judged = classify_duplicates(rows, earlier).select("event_id", "offset", "duplicate").orderBy("offset")
 
