@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -106,10 +107,20 @@ class Settings(BaseSettings):
     kafka_replication: int = Field(default=1, description="replication factor of each entity topic")
     kafka_retention_ms: int = Field(default=7 * 24 * 3600 * 1000, description="retention of each entity topic")
     lake_path: str = Field(default="/retail", description="root of bronze, silver and checkpoints on HDFS")
+    gold_path: Path = Field(
+        default=Path.home() / ".local/share/retail-platform/gold", description="gold builds and the `current` link"
+    )
+    gold_source: Literal["hdfs", "local"] = Field(
+        default="hdfs", description="dbt target: silver on HDFS through WebHDFS, or in silver_local_path"
+    )
+    silver_local_path: Path | None = Field(default=None, description="silver Parquet folder of the local target")
+    gold_keep_builds: int = Field(default=3, description="published gold builds kept, the current one included")
     stack: StackSettings = StackSettings()
 
     @model_validator(mode="after")
     def _remote_profiles_are_explicit(self) -> Settings:
+        if self.gold_source == "local" and self.silver_local_path is None:
+            raise ValueError("RETAIL_GOLD_SOURCE=local reads silver from a folder: set RETAIL_SILVER_LOCAL_PATH")
         if self.profile is Profile.LOCAL:
             return self
         missing = [var for field, var in _ENDPOINT_VARS.items() if not getattr(self, field)]

@@ -1,11 +1,12 @@
-"""The ``retail`` command line: the local stack, the event sources, bronze and the smoke run."""
+"""The ``retail`` command line: the local stack, the event sources, bronze, silver, gold and the smoke run."""
 
-from retail.cli import bronze, sources, stack
+from retail.cli import bronze, gold, sources, stack
 from retail.cli.common import app
 
 app.add_typer(stack.app, name="stack")
 app.add_typer(sources.app, name="generate")
 app.add_typer(bronze.app, name="bronze")
+app.add_typer(gold.app, name="gold")
 app.command()(stack.smoke)
 app.command()(sources.topics)
 

@@ -1,0 +1,241 @@
+"""Gold: dbt-duckdb builds the marts from silver into a new DuckDB warehouse, they are exported as Parquet and CSV,
+and the build is published by swapping one symbolic link.
+
+Layout under ``settings.gold_path``::
+
+    builds/<build id>/warehouse.duckdb     the marts (and staging views) of one build
+    builds/<build id>/parquet/<mart>.parquet, csv/<mart>.csv
+    builds/<build id>/docs/                dbt docs (index.html, manifest.json, catalog.json) of that build
+    current -> builds/<build id>           what readers open; replaced in one rename, never half-built
+
+A reader of ``current`` is never blocked by a build (builds write their own folder) and never sees a half-built gold.
+A lock file keeps two builds from running at once; a crashed build leaves a folder that is not ``current`` and is
+pruned later, so running again simply builds again from the same silver, with the same result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+from retail.contracts import CONTRACTS
+from retail.settings import REPO_ROOT, Settings
+
+DBT_PROJECT = REPO_ROOT / "dbt"
+MARTS = ("dim_customers", "fct_purchases", "daily_sales_summary", "product_performance", "fct_sessions", "daily_funnel")
+
+
+class GoldError(RuntimeError):
+    """A gold build could not start or did not pass; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class GoldBuild:
+    """One published gold build: where it is, how long it took, rows per mart and the headline figures."""
+
+    build_id: str
+    path: Path
+    seconds: float
+    rows: dict[str, int]
+    headline: dict[str, object]
+
+    @property
+    def warehouse(self) -> Path:
+        return self.path / "warehouse.duckdb"
+
+
+def silver_uri(settings: Settings) -> str:
+    """Returns where dbt reads silver: a webhdfs:// URI on the stack, or the local folder."""
+    if settings.gold_source == "local":
+        return str(settings.silver_local_path)
+    url = urlparse(settings.endpoints().webhdfs_url)
+    return f"webhdfs://{url.hostname}:{url.port}/{settings.lake_path.strip('/')}/silver"
+
+
+def current(settings: Settings) -> Path:
+    """Returns the folder of the published gold build; raises GoldError when nothing is published yet."""
+    link = settings.gold_path / "current"
+    if not link.exists():
+        raise GoldError(f"no gold published under {settings.gold_path} yet: run `retail gold build`")
+    return link.resolve()
+
+
+def build_gold(settings: Settings, *, wait_s: float = 0.0) -> GoldBuild:
+    """Builds, tests, exports and publishes gold from silver; returns the published build. Waits up to ``wait_s``
+    for a build already running, then raises GoldError."""
+    _check_silver(settings)
+    settings.gold_path.mkdir(parents=True, exist_ok=True)
+    with _build_lock(settings.gold_path, wait_s):
+        began = time.perf_counter()
+        build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+        folder = settings.gold_path / "builds" / build_id
+        folder.mkdir(parents=True)
+        env = {
+            "RETAIL_DBT_TARGET": settings.gold_source,
+            "RETAIL_GOLD_DB": str(folder / "warehouse.duckdb"),
+            "RETAIL_SILVER_URI": silver_uri(settings),
+        }
+        paths = (
+            "--target-path",
+            str(settings.gold_path / "dbt-target"),
+            "--log-path",
+            str(settings.gold_path / "logs"),
+        )
+        if settings.gold_source == "hdfs":
+            url = urlparse(settings.endpoints().webhdfs_url)
+            env |= {"RETAIL_WEBHDFS_HOST": url.hostname or "", "RETAIL_WEBHDFS_PORT": str(url.port)}
+        with _environment(env):
+            run_dbt("build", *paths)
+            run_dbt("docs", "generate", "--target-path", str(folder / "docs"), "--log-path", paths[-1])
+        rows = _export(folder)
+        _publish(settings.gold_path, folder)
+        _prune(settings.gold_path, settings.gold_keep_builds)
+        return GoldBuild(build_id, folder, time.perf_counter() - began, rows, headline(folder / "warehouse.duckdb"))
+
+
+def run_dbt(*args: str) -> None:
+    """Runs one dbt command on the project in-process (one invocation at a time); raises GoldError listing every
+    model or test that did not pass."""
+    from dbt.cli.main import dbtRunner
+
+    try:
+        result = dbtRunner().invoke([*args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)])
+    finally:
+        _close_duckdb()
+    if result.success:
+        return
+    failed = []
+    for node in getattr(result.result, "results", None) or []:
+        if str(node.status) not in ("success", "pass", "skipped"):
+            failed.append(f"{node.node.name}: {node.status} {node.message or ''}".strip())
+    detail = "; ".join(failed) if failed else str(result.exception)
+    raise GoldError(f"dbt {' '.join(args)} failed: {detail}")
+
+
+def _close_duckdb() -> None:
+    # dbt-duckdb keeps its DuckDB instance open for the life of the process; the warehouse is opened again right
+    # after (export, figures, the next command), and DuckDB refuses a second instance with other settings.
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    if DuckDBConnectionManager._ENV is not None:
+        DuckDBConnectionManager._ENV.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def headline(warehouse: Path) -> dict[str, object]:
+    """Returns the headline figures of one warehouse: revenue per day, orders per customer, customers per
+    segment, and the totals."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        per_day = db.execute("select sale_date, revenue, orders from daily_sales_summary order by sale_date").fetchall()
+        segments = db.execute(
+            "select segment, count(*) from dim_customers group by segment order by segment"
+        ).fetchall()
+        orders = db.execute("select customer_id, total_orders from dim_customers where total_orders > 0").fetchall()
+        totals = db.execute("select sum(revenue), sum(orders), sum(units) from daily_sales_summary").fetchone()
+    return {
+        "revenue_per_day": {str(day): revenue for day, revenue, _ in per_day},
+        "orders_per_customer": dict(orders),
+        "customers_per_segment": dict(segments),
+        "revenue": totals[0],
+        "orders": totals[1],
+        "units": totals[2],
+    }
+
+
+def _check_silver(settings: Settings) -> None:
+    if settings.gold_source == "local":
+        missing = [e for e in CONTRACTS if not (Path(str(settings.silver_local_path)) / e).is_dir()]
+        where = str(settings.silver_local_path)
+    else:
+        import fsspec
+
+        from retail.stack import health
+
+        webhdfs = settings.endpoints().webhdfs_url
+        # fsspec reports a refused WebHDFS connection as "no files found": say what is really wrong first.
+        if not health.namenode(webhdfs):
+            raise GoldError(f"WebHDFS at {webhdfs} does not answer: is HDFS up? (`retail stack up`)")
+        url = urlparse(webhdfs)
+        fs = fsspec.filesystem("webhdfs", host=url.hostname, port=url.port, user="retail")
+        where = f"{settings.lake_path}/silver"
+        missing = [e for e in CONTRACTS if not fs.exists(f"{where}/{e}")]
+    if missing:
+        raise GoldError(f"no silver {', '.join(missing)} under {where} yet: run the stream or a batch through silver")
+
+
+@contextlib.contextmanager
+def _build_lock(gold_path: Path, wait_s: float) -> Iterator[None]:
+    with (gold_path / ".build.lock").open("a+") as lock:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    lock.seek(0)
+                    raise GoldError(f"another gold build holds {lock.name} ({lock.read().strip()}); "
+                                    "wait for it to finish") from None  # fmt: skip
+                time.sleep(0.5)
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+        lock.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    # dbt reads its configuration through env_var(); these values live only for the build.
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _export(folder: Path) -> dict[str, int]:
+    import duckdb
+
+    (folder / "parquet").mkdir()
+    (folder / "csv").mkdir()
+    rows = {}
+    with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as db:
+        for mart in MARTS:
+            db.execute(f"copy {mart} to '{folder / 'parquet' / mart}.parquet' (format parquet)")
+            db.execute(f"copy {mart} to '{folder / 'csv' / mart}.csv' (format csv, header)")
+            rows[mart] = db.execute(f"select count(*) from {mart}").fetchone()[0]
+    return rows
+
+
+def _publish(gold_path: Path, folder: Path) -> None:
+    staged = gold_path / f".current-{folder.name}"
+    staged.symlink_to(folder.relative_to(gold_path))
+    os.replace(staged, gold_path / "current")  # one rename: readers see the old build or the new, never neither
+
+
+def _prune(gold_path: Path, keep: int) -> None:
+    live = (gold_path / "current").resolve()
+    builds = sorted((gold_path / "builds").iterdir(), key=lambda p: p.name, reverse=True)
+    for old in builds[max(keep, 1) :]:
+        if old.resolve() != live:
+            shutil.rmtree(old, ignore_errors=True)
