@@ -153,6 +153,21 @@ def headline(warehouse: Path) -> dict[str, object]:
     }
 
 
+def freshness(warehouse: Path) -> list[dict[str, object]]:
+    """Returns one row per gold fact table: its newest event time (UTC) and how far that is behind now."""
+    import duckdb
+
+    newest = {"fct_purchases": "purchased_at", "fct_sessions": "ended_at", "dim_customers": "signed_up_at"}
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = []
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        for table, column in newest.items():
+            value = db.execute(f"select max({column}) from {table}").fetchone()[0]
+            rows.append({"table": f"gold.{table}", "newest_event": value.isoformat() if value else None,
+                         "behind_seconds": round((now - value).total_seconds()) if value else None})  # fmt: skip
+    return rows
+
+
 def _check_silver(settings: Settings) -> None:
     if settings.gold_source == "local":
         missing = [e for e in CONTRACTS if not (Path(str(settings.silver_local_path)) / e).is_dir()]

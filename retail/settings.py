@@ -114,6 +114,9 @@ class Settings(BaseSettings):
         default="hdfs", description="dbt target: silver on HDFS through WebHDFS, or in silver_local_path"
     )
     silver_local_path: Path | None = Field(default=None, description="silver Parquet folder of the local target")
+    inbox_path: Path = Field(
+        default=Path.home() / ".local/share/retail-platform/inbox", description="CSV batch files waiting for ingest"
+    )
     gold_keep_builds: int = Field(default=3, description="published gold builds kept, the current one included")
     stack: StackSettings = StackSettings()
 

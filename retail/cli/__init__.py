@@ -8,6 +8,7 @@ app.add_typer(sources.app, name="generate")
 app.add_typer(bronze.app, name="bronze")
 app.add_typer(gold.app, name="gold")
 app.command()(stack.smoke)
+app.command()(stack.deploy)
 app.command()(sources.topics)
 
 __all__ = ["app"]

@@ -1,0 +1,42 @@
+"""``ingest-batch``: CSV batch files from the inbox through bronze and silver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+
+from flows.reports import publish_quality_report
+from flows.tasks import ENTITY_ORDER, ingest_csv_file
+from retail.settings import Settings
+
+
+def entity_of(path: Path) -> str | None:
+    """Returns the entity a CSV file holds, from its name (``<anything>-<entity>.csv``)."""
+    stem = path.stem.rsplit("-", 1)[-1]
+    return stem if stem in ENTITY_ORDER else None
+
+
+def in_entity_order(paths) -> list[tuple[Path, str]]:
+    """Returns (file, entity) for every file whose name names an entity, customers first."""
+    known = [(p, entity_of(p)) for p in paths if entity_of(p)]
+    return sorted(known, key=lambda pe: ENTITY_ORDER.index(pe[1]))
+
+
+@flow(name="ingest-batch", log_prints=True)
+def ingest_batch(files: list[str] | None = None) -> list[dict]:
+    """Ingests ``files`` (default: every CSV file in the inbox), customers first; an ingested inbox file moves to
+    ``done/``. A file whose name names no entity is left where it is and reported."""
+    settings = Settings()
+    paths = [Path(f) for f in files] if files else sorted(settings.inbox_path.glob("*.csv"))
+    unknown = [str(p) for p in paths if entity_of(p) is None]
+    if unknown:
+        print(f"left alone, no entity in the name (<name>-<entity>.csv): {unknown}")
+    reports = []
+    for path, entity in in_entity_order(paths):
+        reports.append(ingest_csv_file(settings, str(path), entity))
+        if path.parent == settings.inbox_path:
+            (settings.inbox_path / "done").mkdir(exist_ok=True)
+            path.replace(settings.inbox_path / "done" / path.name)
+    publish_quality_report(settings)
+    return reports

@@ -1,0 +1,103 @@
+"""The pipeline's tasks: each wraps one side effect of the core package, ``spark/`` or dbt, with its own retries and
+timeout. Flows only put them in order."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
+
+from retail.deploy import STREAM_SLOT  # one slot: the catch-up and the long-running stream share a checkpoint
+from retail.settings import Settings
+
+ENTITY_ORDER = ("customers", "purchases", "clickstream")  # customers first: purchases are checked against them
+
+
+@cache
+def spark_for(settings_json: str):
+    """One Spark session per flow-run process (on the stack's master, with the Kafka connector)."""
+    from retail.cli.bronze import spark_session
+
+    spark = spark_session(Settings.model_validate_json(settings_json), "retail-flows")
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def _spark(settings: Settings):
+    return spark_for(settings.model_dump_json())
+
+
+def _config(seed: int, bad_fraction: float, start_days_ago: int):
+    from retail.generator import GeneratorConfig
+
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return GeneratorConfig(seed=seed, bad_fraction=bad_fraction, start=midnight - timedelta(days=start_days_ago))
+
+
+@task(retries=2, retry_delay_seconds=5, timeout_seconds=1800, cache_policy=NO_CACHE)
+def produce_events(settings: Settings, count: int, seed: int, bad_fraction: float, start_days_ago: int) -> dict:
+    """Sends ``count`` generated events to Kafka; returns the producer's counts. Fails if any was not acknowledged."""
+    from retail.generator import generate
+    from retail.kafka import ensure_topics, produce
+
+    ensure_topics(settings)
+    records = itertools.islice(generate(_config(seed, bad_fraction, start_days_ago)), count)
+    ledger = settings.gold_path.parent / "ledgers" / f"kafka-{seed}-{datetime.now(UTC):%Y%m%dT%H%M%S}.jsonl"
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    report = produce(records, settings, ledger)
+    if report.failed:
+        raise RuntimeError(f"{report.failed} of {report.produced} records were not acknowledged; see {ledger}")
+    return {"acked": report.acked, "rate": round(report.rate), "ledger": str(ledger)}
+
+
+@task(retries=1, timeout_seconds=900, cache_policy=NO_CACHE)
+def write_csv_batch(count: int, seed: int, bad_fraction: float, start_days_ago: int, inbox: Path) -> list[str]:
+    """Writes ``count`` generated events as one CSV file per entity into ``inbox``; returns the files."""
+    from retail.generator import generate
+    from retail.generator.csv_files import write_csv
+
+    records = itertools.islice(generate(_config(seed, bad_fraction, start_days_ago)), count)
+    files, _ = write_csv(records, inbox, f"batch-{seed}")
+    return [str(f) for f in files]
+
+
+@task(retries=2, retry_delay_seconds=10, timeout_seconds=3600, cache_policy=NO_CACHE)
+def catch_up_stream(settings: Settings, max_offsets: int | None = None) -> dict:
+    """Runs the Kafka stream into bronze and silver until it has caught up (availableNow); returns the batches run
+    and rows read. A retry resumes from the checkpoint: nothing twice, nothing lost."""
+    from retail.cli.bronze import start_stream
+
+    with concurrency(STREAM_SLOT):
+        query = start_stream(_spark(settings), settings, trigger_seconds=None, max_offsets=max_offsets, silver=True)
+        query.awaitTermination()
+    if query.exception():
+        raise RuntimeError(f"the stream failed: {query.exception()}")
+    progress = query.recentProgress
+    return {"batches": len(progress), "rows": sum(p["numInputRows"] for p in progress)}
+
+
+@task(retries=1, retry_delay_seconds=10, timeout_seconds=1800, cache_policy=NO_CACHE)
+def ingest_csv_file(settings: Settings, path: str, entity: str) -> dict:
+    """Lands one CSV file in bronze and silver (a file already ingested adds nothing); returns its counts."""
+    from retail.cli.bronze import silver_targets
+    from spark.bronze.job import ingest_csv
+
+    report = ingest_csv(_spark(settings), Path(path), entity, landing_root=settings.lake_uri("landing", "csv"),
+                        bronze_root=settings.lake_uri("bronze", "csv"), silver=silver_targets(settings))  # fmt: skip
+    return {"file": path, "entity": entity, "rows": report.rows, "already_ingested": report.already_ingested,
+            "parse_errors": report.parse_errors, "silver": report.silver}  # fmt: skip
+
+
+@task(retries=1, retry_delay_seconds=30, timeout_seconds=3600, cache_policy=NO_CACHE)
+def build_gold(settings: Settings) -> dict:
+    """Builds, tests and publishes gold (waits up to 10 minutes for a build already running); returns its figures."""
+    from retail.gold import build_gold as build
+
+    result = build(settings, wait_s=600)
+    return {"build_id": result.build_id, "path": str(result.path), "seconds": round(result.seconds, 1),
+            "rows": result.rows, "headline": result.headline}  # fmt: skip
