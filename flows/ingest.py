@@ -32,11 +32,18 @@ def ingest_batch(files: list[str] | None = None) -> list[dict]:
     unknown = [str(p) for p in paths if entity_of(p) is None]
     if unknown:
         print(f"left alone, no entity in the name (<name>-<entity>.csv): {unknown}")
+    reports = ingest_in_order(settings, paths)
+    publish_quality_report(settings)
+    return reports
+
+
+def ingest_in_order(settings: Settings, paths) -> list[dict]:
+    """Ingests every file whose name names an entity, customers first; a file from the inbox then moves to
+    ``done/`` there, so the next run does not take it again (it would add nothing, but costs a pass)."""
     reports = []
     for path, entity in in_entity_order(paths):
         reports.append(ingest_csv_file(settings, str(path), entity))
         if path.parent == settings.inbox_path:
             (settings.inbox_path / "done").mkdir(exist_ok=True)
             path.replace(settings.inbox_path / "done" / path.name)
-    publish_quality_report(settings)
     return reports

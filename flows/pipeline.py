@@ -8,9 +8,9 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.ingest import in_entity_order
+from flows.ingest import ingest_in_order
 from flows.reports import publish_freshness_report, publish_gold_report, publish_quality_report
-from flows.tasks import build_gold, catch_up_stream, ingest_csv_file, produce_events, write_csv_batch
+from flows.tasks import build_gold, catch_up_stream, produce_events, write_csv_batch
 from retail.settings import Settings
 
 
@@ -25,7 +25,7 @@ def retail_pipeline(
     sent = produce_events(settings, count, seed, bad_fraction, start_days_ago)
     files = write_csv_batch(csv_count, seed + 1, bad_fraction, start_days_ago, settings.inbox_path) if csv_count else []
     streamed = catch_up_stream(settings)
-    batches = [ingest_csv_file(settings, str(f), e) for f, e in in_entity_order(Path(f) for f in files)]
+    batches = ingest_in_order(settings, [Path(f) for f in files])
     publish_quality_report(settings)
     gold = build_gold(settings)
     publish_gold_report(gold)

@@ -8,6 +8,7 @@ import pytest
 from prefect import task
 from prefect.client.orchestration import get_client
 
+import flows.ingest as ingest
 import flows.pipeline as pipeline
 import flows.supervisor as supervisor
 from flows.ingest import entity_of, in_entity_order
@@ -48,7 +49,7 @@ def test_pipeline_runs_every_step_in_order(monkeypatch, tmp_path):
     monkeypatch.setattr(pipeline, "produce_events", fake("produce_events", {"acked": 100, "rate": 1}))
     monkeypatch.setattr(pipeline, "write_csv_batch", fake("write_csv_batch", files))
     monkeypatch.setattr(pipeline, "catch_up_stream", fake("catch_up_stream", {"rows": 100, "batches": 1}))
-    monkeypatch.setattr(pipeline, "ingest_csv_file", fake("ingest_csv_file", {}))
+    monkeypatch.setattr(ingest, "ingest_csv_file", fake("ingest_csv_file", {}))
     monkeypatch.setattr(pipeline, "publish_quality_report", fake("publish_quality_report", None))
     monkeypatch.setattr(pipeline, "build_gold", fake("build_gold", GOLD))
     monkeypatch.setattr(pipeline, "publish_gold_report", fake("publish_gold_report", None))
