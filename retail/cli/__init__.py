@@ -1,6 +1,6 @@
 """The ``retail`` command line: the local stack, the event sources, bronze, silver, gold and the smoke run."""
 
-from retail.cli import bronze, gold, sources, stack
+from retail.cli import bronze, gold, pipeline, sources, stack
 from retail.cli.common import app
 
 app.add_typer(stack.app, name="stack")
@@ -9,6 +9,8 @@ app.add_typer(bronze.app, name="bronze")
 app.add_typer(gold.app, name="gold")
 app.command()(stack.smoke)
 app.command()(stack.deploy)
+app.command()(pipeline.pipeline)
+app.command()(pipeline.cql)
 app.command()(sources.topics)
 
 __all__ = ["app"]
