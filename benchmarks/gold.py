@@ -56,20 +56,28 @@ def main() -> None:
     parser.add_argument("--purchases", type=int, default=1_000_000)
     parser.add_argument("--chunk", type=int, default=1_000_000, help="records per silver batch")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/retail-gold-bench"))
+    parser.add_argument("--reuse-bronze", action="store_true", help="keep the bronze chunks of an earlier run")
     args = parser.parse_args()
-    shutil.rmtree(args.workdir, ignore_errors=True)
     bronze, lake = args.workdir / "bronze", args.workdir / "lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    shutil.rmtree(args.workdir / "gold", ignore_errors=True)
 
     began = time.perf_counter()
-    records, chunks = write_bronze(bronze, args.purchases, args.chunk)
-    print(f"generated {records:,} records in {chunks} chunks in {time.perf_counter() - began:.0f} s", flush=True)
+    if args.reuse_bronze and bronze.is_dir():
+        records = sum(pq.ParquetFile(f).metadata.num_rows for f in bronze.glob("*.parquet"))
+        print(f"reusing {records:,} bronze records in {bronze}", flush=True)
+    else:
+        shutil.rmtree(bronze, ignore_errors=True)
+        records, chunks = write_bronze(bronze, args.purchases, args.chunk)
+        print(f"generated {records:,} records in {chunks} chunks in {time.perf_counter() - began:.0f} s", flush=True)
 
     import pyspark.sql.functions as F
 
     from spark.session import build_session
     from spark.silver.job import SilverTargets, process_batch
 
-    spark = build_session("bench-gold-silver", "local[2]")
+    # Local mode runs the executors inside the driver JVM: give it the memory a 1M-record batch needs.
+    spark = build_session("bench-gold-silver", "local[2]", conf={"spark.driver.memory": "6g"})
     spark.sparkContext.setLogLevel("ERROR")
     targets = SilverTargets.under(lake.resolve().as_uri())
     began = time.perf_counter()
