@@ -17,7 +17,7 @@ import argparse
 import itertools
 import shutil
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,7 +35,10 @@ def write_bronze(folder: Path, purchases: int, chunk: int) -> tuple[int, int]:
     """Writes bronze-shaped Parquet chunks until ``purchases`` valid purchases were made; returns (records, chunks)."""
     folder.mkdir(parents=True)
     now = datetime.now(UTC)
-    records = generate(GeneratorConfig(seed=7, bad_fraction=0.05))
+    # The generator's clock moves about 5 days per 20,000 records; start early enough that the whole dataset lies
+    # in the past, or silver rightly quarantines the rest as future timestamps.
+    start = now - timedelta(days=purchases * 10 // 4000 + 30)
+    records = generate(GeneratorConfig(seed=7, bad_fraction=0.05, start=start))
     made, total, chunks = 0, 0, 0
     while made < purchases:
         batch = list(itertools.islice(records, chunk))
