@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from pathlib import Path
 
 from prefect import task
@@ -18,18 +17,14 @@ from retail.settings import Settings
 ENTITY_ORDER = ("customers", "purchases", "clickstream")  # customers first: purchases are checked against them
 
 
-@cache
-def spark_for(settings_json: str):
-    """One Spark session per flow-run process (on the stack's master, with the Kafka connector)."""
+def _spark(settings: Settings):
+    """The flow-run process's Spark session (on the stack's master, with the Kafka connector); Spark's getOrCreate
+    hands every task the same one."""
     from retail.cli.bronze import spark_session
 
-    spark = spark_session(Settings.model_validate_json(settings_json), "retail-flows")
+    spark = spark_session(settings, "retail-flows")
     spark.sparkContext.setLogLevel("WARN")
     return spark
-
-
-def _spark(settings: Settings):
-    return spark_for(settings.model_dump_json())
 
 
 def _config(seed: int, bad_fraction: float, start_days_ago: int):
