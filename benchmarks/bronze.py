@@ -16,7 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
-from retail.cli.bronze import spark_session, start_stream
+from retail.jobs import spark_session, start_stream
 from retail.generator import GeneratorConfig, generate
 from retail.kafka import ensure_topics, produce
 from retail.settings import Settings

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from retail.cassandra import CassandraTarget
-from retail.cli.bronze import spark_session, start_stream
+from retail.jobs import spark_session, start_stream
 from retail.generator import GeneratorConfig, generate
 from retail.generator.faults import Record, encode
 from retail.kafka import ensure_topics, produce

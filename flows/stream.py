@@ -24,13 +24,21 @@ def stream_catch_up(max_offsets: int | None = None) -> dict:
 
 @flow(name="stream-forever", log_prints=True)
 def stream_forever(trigger_seconds: float = 2.0, max_offsets: int | None = 50_000) -> None:
-    """Runs the stream until it is stopped or fails (a failure fails the run, so the supervisor sees it)."""
-    from retail.cli.bronze import start_stream
+    """Runs the live pair until it is stopped or fails (a failure fails the run, so the supervisor sees it): the
+    serving query (Cassandra within a second) and the exactly-once bronze + silver stream."""
+    from retail.jobs import start_live
 
     settings = Settings()
+    spark = _spark(settings)
     with concurrency(STREAM_SLOT, lease_duration=60):
-        query = start_stream(_spark(settings), settings, trigger_seconds, max_offsets, silver=True)
-        print(f"stream {query.id} running every {trigger_seconds} s")
-        query.awaitTermination()
-    if query.exception():
-        raise RuntimeError(f"the stream failed: {query.exception()}")
+        queries = start_live(spark, settings, trigger_seconds, max_offsets)
+        print(f"serving query {queries[0].id} and stream {queries[1].id} running (every {trigger_seconds} s)")
+        try:
+            spark.streams.awaitAnyTermination()
+        finally:
+            for query in queries:
+                if query.isActive:
+                    query.stop()
+    failed = next((q for q in queries if q.exception()), None)
+    if failed:
+        raise RuntimeError(f"{failed.name} failed: {failed.exception()}")

@@ -20,7 +20,7 @@ ENTITY_ORDER = ("customers", "purchases", "clickstream")  # customers first: pur
 def _spark(settings: Settings):
     """The flow-run process's Spark session (on the stack's master, with the Kafka connector); Spark's getOrCreate
     hands every task the same one."""
-    from retail.cli.bronze import spark_session
+    from retail.jobs import spark_session
 
     spark = spark_session(settings, "retail-flows")
     spark.sparkContext.setLogLevel("WARN")
@@ -65,7 +65,7 @@ def write_csv_batch(count: int, seed: int, bad_fraction: float, start_days_ago: 
 def catch_up_stream(settings: Settings, max_offsets: int | None = None) -> dict:
     """Runs the Kafka stream into bronze and silver until it has caught up (availableNow); returns the batches run
     and rows read. A retry resumes from the checkpoint: nothing twice, nothing lost."""
-    from retail.cli.bronze import start_stream
+    from retail.jobs import start_stream
 
     with concurrency(STREAM_SLOT):
         query = start_stream(_spark(settings), settings, trigger_seconds=None, max_offsets=max_offsets, silver=True)
@@ -79,7 +79,7 @@ def catch_up_stream(settings: Settings, max_offsets: int | None = None) -> dict:
 @task(retries=1, retry_delay_seconds=10, timeout_seconds=1800, cache_policy=NO_CACHE)
 def ingest_csv_file(settings: Settings, path: str, entity: str) -> dict:
     """Lands one CSV file in bronze and silver (a file already ingested adds nothing); returns its counts."""
-    from retail.cli.bronze import silver_targets
+    from retail.jobs import silver_targets
     from spark.bronze.job import ingest_csv
 
     report = ingest_csv(_spark(settings), Path(path), entity, landing_root=settings.lake_uri("landing", "csv"),

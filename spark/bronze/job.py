@@ -34,6 +34,23 @@ def write_batch(batch: DataFrame, batch_id: str | int, root: str) -> None:
     )
 
 
+def kafka_source(
+    spark: SparkSession, bootstrap_servers: str, topic_prefix: str = "", max_offsets_per_trigger: int | None = None
+) -> DataFrame:
+    """Returns the stream of every entity topic from the earliest offset (Kafka's own columns)."""
+    topics = ",".join(topic_prefix + c.topic for c in CONTRACTS.values())
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap_servers)
+        .option("subscribe", topics)
+        .option("startingOffsets", "earliest")
+        .option("includeHeaders", "false")
+    )
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    return reader.load()
+
+
 def start_kafka_stream(
     spark: SparkSession,
     *,
@@ -48,16 +65,7 @@ def start_kafka_stream(
 ) -> StreamingQuery:
     """Starts the bronze stream over every entity topic; ``trigger_seconds=None`` runs availableNow (catch up on
     everything there is, then stop). With ``silver`` targets each micro-batch also goes through silver."""
-    topics = ",".join(topic_prefix + c.topic for c in CONTRACTS.values())
-    reader = (
-        spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", bootstrap_servers)
-        .option("subscribe", topics)
-        .option("startingOffsets", "earliest")
-        .option("includeHeaders", "false")
-    )
-    if max_offsets_per_trigger:
-        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    reader = kafka_source(spark, bootstrap_servers, topic_prefix, max_offsets_per_trigger)
 
     def land(batch: DataFrame, batch_id: int) -> None:
         # One pass: the micro-batch is read from Kafka once and feeds bronze and, when asked, silver.
@@ -70,7 +78,7 @@ def start_kafka_stream(
             batch.unpersist()
 
     writer = (
-        kafka_to_bronze(reader.load(), topic_prefix)
+        kafka_to_bronze(reader, topic_prefix)
         .writeStream.queryName(query_name)
         .option("checkpointLocation", checkpoint)
         .foreachBatch(land)

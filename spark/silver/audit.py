@@ -8,19 +8,20 @@ import pyspark.sql.functions as F
 from pyspark.sql import SparkSession
 
 from retail.contracts import CONTRACTS
-from spark.silver.job import COUNTS, SilverTargets, _exists, outstanding_quarantine
+from spark.hdfs import Lake
+from spark.silver.job import COUNTS, SilverTargets, outstanding_quarantine
 
 
 def quality(spark: SparkSession, targets: SilverTargets) -> list[dict[str, object]]:
     """Returns one row per entity: the recorded counts summed over every batch (bronze in, silver, quarantined,
     duplicates removed, late, released) and the rows in quarantine now, per rule."""
     totals: dict[str, dict[str, int]] = {e: dict.fromkeys(COUNTS, 0) for e in CONTRACTS}
-    if _exists(spark, targets.counts_root):
+    if Lake(spark).exists(targets.counts_root):
         sums = spark.read.parquet(targets.counts_root).groupBy("entity").agg(*(F.sum(c).alias(c) for c in COUNTS))
         for row in sums.collect():
             totals[row["entity"]] = {c: int(row[c] or 0) for c in COUNTS}
     rules: dict[str, dict[str, int]] = {e: {} for e in CONTRACTS}
-    if _exists(spark, targets.quarantine_root):
+    if Lake(spark).exists(targets.quarantine_root):
         by_rule = (
             outstanding_quarantine(spark, targets)
             .select("entity", F.explode("reasons").alias("rule"))
@@ -41,7 +42,7 @@ def freshness(spark: SparkSession, targets: SilverTargets) -> list[dict[str, obj
     rows = []
     for entity, contract in CONTRACTS.items():
         newest = None
-        if _exists(spark, targets.silver(entity)):
+        if Lake(spark).exists(targets.silver(entity)):
             newest = spark.read.parquet(targets.silver(entity)).agg(F.max(contract.event_time)).first()[0]
         if newest is not None and newest.tzinfo is None:
             newest = newest.replace(tzinfo=UTC)

@@ -1,243 +1,343 @@
-"""Silver IO: one bronze batch becomes silver Parquet, quarantine rows and per-batch counts, in one pass.
+"""Silver IO: one bronze batch becomes silver Parquet, quarantine rows and per-batch counts, all entities in one pass,
+in a handful of Spark jobs whose cost is the batch's own: nothing here reads silver or earlier batches' outputs.
 
-Outcome of every bronze row, in this order: a row that breaks a row rule is quarantined with every rule it broke; a
-second occurrence of an event id with other content is quarantined as ``conflicting_duplicate``; an exact re-send
-is removed and counted; a purchase whose customer silver has not seen is quarantined as ``unknown_customer``;
-everything else is silver, once the batch passes its pandera gate. Late events (older than silver's newest
-event time minus the allowed lateness) are real events: they go to silver flagged ``is_late``, and are counted.
-Far-future events break a row rule and never move the lateness watermark. Outputs are keyed by batch id, so a
-replayed batch replaces itself.
+One pass per batch: the batch's rows are parsed, typed and checked against their contract once; their keys (64-bit
+digests of event id, content and customer; event time; whether they broke a rule) come to the driver in one Arrow
+collect; the driver judges them against ``SilverState`` (``spark.silver.state``: what earlier batches brought, kept as
+digests, bounded by a horizon in ingestion time); the judgement joins back to the rows by lineage and each output is
+written once: silver per entity (behind the pandera gate), one quarantine, the released purchases, one counts file
+and, with a keyspace, Cassandra (query-first tables and per-batch sales partial sums).
 
-Unknown customers are a matter of arrival order as often as of bad data: topics are read at different speeds, and a
-CSV file of purchases may come before the customers' file. So ``unknown_customer`` is the one reason that is retried:
-every batch re-judges the purchases quarantined for it alone, and those whose customer has arrived are released into
-silver with the batch (recorded under ``_audit/released``). The rest stay in quarantine, retried again next batch.
+Exactly once: every output is keyed by batch id and replaces itself on a replay, and the batch's state delta is
+persisted before any output. A replayed batch finds its own delta and is judged against the state before it, so it
+decides exactly what its first attempt decided. Unknown customers are a matter of arrival order as often as of bad
+data, so a purchase quarantined for ``unknown_customer`` alone waits (in the state) and is released into silver with
+the batch that brings its customer, read back from its own batch's quarantine.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from functools import partial
+from datetime import UTC, datetime
+from functools import partial, reduce
 
+import pandas as pd
+import pyarrow as pa
 import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, SparkSession
 
-from retail.cassandra import SALES_PER_MINUTE, TABLE_OF_ENTITY, CassandraTarget, write_rows
+from retail.cassandra import SALES_PER_MINUTE, CassandraTarget, Write, session_for, write_events
+from retail.cassandra.writer import run_concurrently
 from retail.contracts import CLICKSTREAM, CONTRACTS, CUSTOMERS, PURCHASES, Contract
+from spark.hdfs import Lake
 from spark.silver.quality import gate
-from spark.silver.transforms import LINEAGE, classify_duplicates, clean, parse_payload, typed, violations
+from spark.silver.state import (
+    CONFLICT_REASON,
+    COUNTS,
+    DEFAULT_HORIZON,
+    KEY_COLUMNS,
+    OUTCOMES,
+    RETRIED_REASON,
+    SilverState,
+    arrow_frame,
+    judge,
+)
+from spark.silver.transforms import LINEAGE, clean, parse_payload, serving_columns, typed, violations
 
-ALLOWED_LATENESS = "INTERVAL 2 DAYS"
-OUTCOMES = ("silver", "quarantined", "duplicate")
-COUNTS = ("bronze_in", "released", *OUTCOMES, "late")
-RETRIED_REASON = "unknown_customer"
 ROW_KEY = ("topic", "partition", "offset")  # where a row came from: unique over bronze
 RELEASED = "entity string, event_id string, topic string, partition int, offset long, outcome string, batch_id string"
+SNAPSHOT_EVERY = 200  # deltas between two snapshots of the whole state
+SNAPSHOT = "snapshot"
+
+__all__ = ["COUNTS", "OUTCOMES", "RETRIED_REASON", "SilverJob", "SilverTargets", "process_batch"]
 
 
 @dataclass(frozen=True)
 class SilverTargets:
     """Where silver goes: ``silver/<entity>``, ``quarantine/entity=``, ``_audit/batch_counts/entity=``,
-    ``_audit/released/entity=``, and the Cassandra keyspace of the real-time tables (None: no Cassandra)."""
+    ``_audit/released/entity=``, the state under ``_state/silver``, and the Cassandra keyspace of the real-time
+    tables (None: no Cassandra). ``serving``: a serving query writes every silver row to Cassandra within a second,
+    so this path writes only what it alone knows (releases, removals, sales per minute)."""
 
     silver_root: str
     quarantine_root: str
     counts_root: str
     released_root: str
+    state_root: str
     cassandra: CassandraTarget | None = None
+    serving: bool = False
 
     @classmethod
     def under(cls, lake: str, cassandra: CassandraTarget | None = None) -> SilverTargets:
         """Returns the targets under one lake root (``hdfs://.../retail``)."""
         audit = f"{lake}/_audit"
-        return cls(f"{lake}/silver", f"{lake}/quarantine", f"{audit}/batch_counts", f"{audit}/released", cassandra)
+        return cls(
+            f"{lake}/silver",
+            f"{lake}/quarantine",
+            f"{audit}/batch_counts",
+            f"{audit}/released",
+            f"{lake}/_state/silver",
+            cassandra,
+        )
 
     def silver(self, entity: str) -> str:
         return f"{self.silver_root}/{entity}"
-
-
-def _exists(spark: SparkSession, path: str) -> bool:
-    jvm = spark.sparkContext._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hadoop_path)
-
-
-def _silver_before(spark: SparkSession, targets: SilverTargets, entity: str, batch_id: str) -> DataFrame | None:
-    """Silver rows of every other batch: what this batch's events are judged against."""
-    if not _exists(spark, targets.silver(entity)):
-        return None
-    return spark.read.parquet(targets.silver(entity)).where(F.col("batch_id").cast("string") != batch_id)
 
 
 def _write(frame: DataFrame, path: str, partitions: tuple[str, ...]) -> None:
     frame.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").partitionBy(*partitions).parquet(path)
 
 
-def judge(rows: DataFrame, seen: DataFrame, known_customers: DataFrame | None) -> DataFrame:
-    """Adds ``reasons`` (every rule broken, empty when none) and ``outcome`` (silver, quarantined or duplicate)."""
-    judged = classify_duplicates(rows, seen)
-    reasons = F.col("violations")
-    reasons = F.when(
-        (F.size(reasons) == 0) & (F.col("duplicate") == "conflicting"), F.array(F.lit("conflicting_duplicate"))
-    ).otherwise(reasons)
-    if known_customers is not None:
-        judged = judged.join(
-            known_customers.select("customer_id", F.lit(True).alias("_known")).distinct(), "customer_id", "left"
-        )
-        unknown = (F.size(reasons) == 0) & F.col("duplicate").isNull() & F.col("_known").isNull()
-        reasons = F.when(unknown, F.array(F.lit("unknown_customer"))).otherwise(reasons)
-    return judged.withColumn("reasons", reasons).withColumn(
-        "outcome",
-        F.when(F.size("reasons") > 0, "quarantined")
-        .when(F.col("duplicate") == "exact", "duplicate")
-        .otherwise("silver"),
+def _keyed(bronze: DataFrame, contract: Contract, retried: bool) -> DataFrame:
+    """Returns the checked rows of one entity (row rules applied) with the key columns the driver judges on."""
+    checked = violations(typed(parse_payload(bronze, contract), contract), contract).drop(
+        "raw", "payload_keys", "is_utf8"
     )
-
-
-def process_entity(spark: SparkSession, bronze: DataFrame, batch_id: str, contract: Contract,
-                   targets: SilverTargets) -> dict[str, int]:  # fmt: skip
-    """Routes one entity's rows of a bronze batch (plus, for purchases, those waiting for their customer); returns
-    the batch's counts: bronze_in + released = silver + quarantined + duplicate, and late."""
-    rows = _checked(bronze, contract).withColumn("retried", F.lit(False))
-    earlier = _silver_before(spark, targets, contract.entity, batch_id)
-    seen = earlier.select("event_id", "payload_hash") if earlier is not None else rows.sparkSession.createDataFrame(
-        [], "event_id string, payload_hash string")  # fmt: skip
-    known = None
-    if contract is PURCHASES:
-        waiting = _waiting_for_customer(spark, targets, batch_id)
-        if waiting is not None:
-            rows = rows.unionByName(_checked(waiting, contract).withColumn("retried", F.lit(True)))
-        customers = targets.silver(CUSTOMERS.entity)
-        known = spark.read.parquet(customers).select("customer_id") if _exists(spark, customers) else seen.select(
-            F.col("event_id").alias("customer_id")).limit(0)  # fmt: skip
-    judged = judge(rows, seen, known)
-    # A retried row that is still unknown stays where it is, in its own batch's quarantine.
-    still_waiting = F.col("retried") & (F.col("outcome") == "quarantined")
-    watermark = earlier.agg(F.max(contract.event_time)).first()[0] if earlier is not None else None
-    is_late = F.col(contract.event_time) < F.lit(watermark) - F.expr(ALLOWED_LATENESS) if watermark else F.lit(False)
-    judged = judged.select(
+    customer = F.col("customer_id") if "customer_id" in checked.columns else F.lit(None).cast("string")
+    return checked.select(
         "*",
-        F.when(still_waiting, "waiting").otherwise(F.col("outcome")).alias("_outcome"),
-        (is_late & (F.col("outcome") == "silver")).alias("is_late"),
+        F.lit(contract.entity).alias("entity"),
+        F.when(F.col("event_id").isNotNull(), F.xxhash64("event_id")).alias("key"),
+        F.xxhash64("payload_hash").alias("hash"),
+        F.when(customer.isNotNull(), F.xxhash64(customer)).alias("customer"),
+        F.unix_micros(F.col(contract.event_time)).alias("event_time"),
+        F.unix_micros("ingested_at").alias("ingested_at_us"),
+        (F.size("violations") == 0).alias("valid"),
+        F.col("batch_id").cast("string").alias("origin"),
+        F.lit(retried).alias("retried"),
     )
-    judged = judged.drop("outcome").withColumnRenamed("_outcome", "outcome").persist()
-    try:
-        tally = judged.groupBy("retried", "outcome", "is_late").agg(F.count("*").alias("n")).collect()
-        counts = {
-            "bronze_in": sum(r["n"] for r in tally if not r["retried"]),
-            "released": sum(r["n"] for r in tally if r["retried"] and r["outcome"] != "waiting"),
-            **{o: sum(r["n"] for r in tally if r["outcome"] == o) for o in OUTCOMES},
-            "late": sum(r["n"] for r in tally if r["is_late"]),
-        }
-        silver = clean(judged.where(F.col("outcome") == "silver"), contract)
-        quarantine = judged.where(F.col("outcome") == "quarantined").select(
-            F.lit(contract.entity).alias("entity"), "event_id", "reasons", "payload", *LINEAGE
+
+
+def _keys_of(rows: DataFrame) -> pd.DataFrame:
+    keys = rows.select(*(F.col("ingested_at_us" if c == "ingested_at" else c).alias(c) for c in KEY_COLUMNS))
+    return arrow_frame(keys.toArrow())
+
+
+class SilverJob:
+    """Routes bronze batches to silver for one lake, keeping the state across the batches of this process."""
+
+    def __init__(self, spark: SparkSession, targets: SilverTargets, horizon=DEFAULT_HORIZON) -> None:
+        self.spark, self.targets, self.lake = spark, targets, Lake(spark)
+        self.horizon = horizon
+        self.state = SilverState(horizon)
+        self.applied: list[str] = []  # state files in the order they were applied, since the last snapshot
+
+    def process(
+        self, bronze: DataFrame, batch_id: str, entities: tuple[str, ...] = tuple(CONTRACTS)
+    ) -> dict[str, dict[str, int]]:
+        """Routes every entity of one bronze batch; records and returns the counts by entity. bronze_in + released
+        = silver + quarantined + duplicate for every entity, or the batch fails loudly. A batch of customers also
+        releases the purchases that were waiting for them."""
+        wanted = tuple(
+            c.entity
+            for c in (CUSTOMERS, PURCHASES, CLICKSTREAM)
+            if c.entity in entities or (c is PURCHASES and CUSTOMERS.entity in entities)
         )
-        released = judged.where(F.col("retried") & (F.col("outcome") != "waiting")).select(
-            F.lit(contract.entity).alias("entity"), "event_id", *ROW_KEY, "outcome", F.lit(batch_id).alias("batch_id")
-        )
-        # Empty outputs are not written: a folder without files has no schema for the next reader to find.
-        if counts["silver"]:
-            gate(silver, contract)  # raises before anything of this batch is written
-            _write(silver, targets.silver(contract.entity), ("event_date", "batch_id"))
-        if counts["quarantined"]:
-            _write(quarantine, targets.quarantine_root, ("entity", "batch_id"))
-        if counts["released"]:
-            _write(released, targets.released_root, ("entity", "batch_id"))
-        if targets.cassandra is not None and counts["silver"]:
-            silver.foreachPartition(
-                partial(write_rows, target=targets.cassandra, table=TABLE_OF_ENTITY[contract.entity])
+        own = self._sync(batch_id)
+        checked = reduce(
+            lambda a, b: a.unionByName(b, allowMissingColumns=True),
+            (_keyed(bronze, CONTRACTS[e], retried=False) for e in wanted),
+        ).persist()
+        try:
+            judgement = judge(_keys_of(checked), self.state, wanted)
+            retried = judgement.rows[judgement.rows["retried"]]
+            rows = checked
+            if not retried.empty:
+                rows = rows.unionByName(self._waiting_rows(retried, batch_id), allowMissingColumns=True)
+            for entity, counts in judgement.counts.items():
+                if counts["bronze_in"] + counts["released"] != sum(counts[o] for o in OUTCOMES):
+                    raise RuntimeError(f"batch {batch_id} {entity}: counts do not add up: {counts}")
+            own = own or self._delta_name(batch_id)
+            self.lake.write_table(
+                pa.Table.from_pandas(judgement.delta, preserve_index=False), f"{self.targets.state_root}/{own}"
             )
-            if contract is PURCHASES:
-                _write_sales_per_minute(spark, targets, silver)
-        return counts
-    finally:
-        judged.unpersist()
+            self._write_outputs(rows, judgement, batch_id, wanted)
+            self.state.apply(judgement.delta)
+            self.applied.append(own)
+            if len(self.applied) >= SNAPSHOT_EVERY:
+                self._snapshot()
+            return judgement.counts
+        finally:
+            checked.unpersist()
+
+    # -- state ---------------------------------------------------------------------------------------------------
+
+    def _delta_name(self, batch_id: str) -> str:
+        return f"{int(time.time() * 1000):013d}-{batch_id}.parquet"
+
+    def _sync(self, batch_id: str) -> str | None:
+        """Brings the state to what it was before ``batch_id`` (all of it, for a new batch) and returns the name of
+        the batch's own delta when a first attempt of it persisted one."""
+        names = [n for n in self.lake.names(self.targets.state_root) if n.endswith(".parquet")]
+        own = next((n for n in names if n[14:].removesuffix(".parquet") == batch_id), None)
+        wanted = names[: names.index(own)] if own else names
+        snapshots = [n for n in wanted if n[14:].startswith(SNAPSHOT)]
+        start = wanted.index(snapshots[-1]) if snapshots else 0
+        wanted = wanted[start:]
+        if self.applied != wanted[: len(self.applied)] or not self.applied:
+            self.state, self.applied = SilverState(self.horizon), []
+        missing = wanted[len(self.applied) :]
+        if missing:
+            uris = [f"{self.targets.state_root}/{n}" for n in missing]
+            for name, table in zip(missing, self.lake.read_tables(uris), strict=True):
+                self.state.apply(arrow_frame(table))
+                self.applied.append(name)
+        return own
+
+    def _snapshot(self) -> None:
+        """Writes the whole state as one file and removes the files before the previous snapshot (a replay of the
+        newest batch needs the previous snapshot and the deltas after it)."""
+        name = f"{int(time.time() * 1000):013d}-{SNAPSHOT}.parquet"
+        self.lake.write_table(
+            pa.Table.from_pandas(self.state.snapshot(), preserve_index=False), f"{self.targets.state_root}/{name}"
+        )
+        names = [n for n in self.lake.names(self.targets.state_root) if n.endswith(".parquet")]
+        snapshots = [n for n in names if n[14:].startswith(SNAPSHOT) and n != name]
+        if snapshots:
+            for old in names[: names.index(snapshots[-1])]:
+                self.lake.delete(f"{self.targets.state_root}/{old}")
+        self.applied = [name]
+
+    def _waiting_rows(self, retried: pd.DataFrame, batch_id: str) -> DataFrame:
+        """Returns the waiting purchases released for a retry, as checked rows of this batch, read back from the
+        quarantine partitions of the batches that hold them (by path: no listing of the whole quarantine)."""
+        root = self.targets.quarantine_root
+        paths = [f"{root}/entity={PURCHASES.entity}/batch_id={b}" for b in sorted(set(retried["origin"]))]
+        wanted = self.spark.createDataFrame(retried[list(ROW_KEY)].astype({"partition": "int32"}))
+        quarantined = self.spark.read.option("basePath", root).parquet(*paths)
+        bronze = quarantined.join(F.broadcast(wanted), on=list(ROW_KEY), how="inner").select(
+            "entity",
+            F.col("payload").cast("binary").alias("value"),
+            *(F.col(c) for c in LINEAGE if c != "batch_id"),
+            F.col("batch_id").cast("string").alias("batch_id"),
+        )
+        rows = _keyed(bronze, PURCHASES, retried=True)
+        # Released rows belong to this batch's outputs, so that a replay of it replaces them.
+        return rows.withColumn("batch_id", F.lit(batch_id))
+
+    # -- outputs -------------------------------------------------------------------------------------------------
+
+    def _write_outputs(self, rows: DataFrame, judgement, batch_id: str, entities: tuple[str, ...]) -> None:
+        decisions = judgement.rows[[*ROW_KEY, "retried", "reason", "outcome", "is_late"]]
+        decided = self.spark.createDataFrame(
+            decisions.astype({"partition": "int32", "offset": "int64"}),
+            "topic string, partition int, offset long, retried boolean, reason string, outcome string, is_late boolean",
+        )
+        judged = rows.join(F.broadcast(decided), on=[*ROW_KEY, "retried"], how="inner").withColumn(
+            "reasons", F.when(F.col("reason").isNotNull(), F.array("reason")).otherwise(F.col("violations"))
+        )
+        judged = judged.persist()
+        try:
+            counts = judgement.counts
+            for entity in entities:
+                if counts[entity]["silver"]:
+                    contract = CONTRACTS[entity]
+                    silver = clean(judged.where((F.col("entity") == entity) & (F.col("outcome") == "silver")), contract)
+                    _write(gate(silver, contract), self.targets.silver(entity), ("event_date", "batch_id"))
+            if any(c["quarantined"] for c in counts.values()):
+                quarantine = judged.where(F.col("outcome") == "quarantined").select(
+                    "entity", "event_id", "reasons", "payload", *LINEAGE
+                )
+                _write(quarantine, self.targets.quarantine_root, ("entity", "batch_id"))
+            if any(c["released"] for c in counts.values()):
+                released = judged.where(F.col("retried") & (F.col("outcome") != "waiting")).select(
+                    "entity", "event_id", *ROW_KEY, "outcome", F.lit(batch_id).alias("batch_id")
+                )
+                _write(released, self.targets.released_root, ("entity", "batch_id"))
+            if self.targets.cassandra is not None:
+                self._write_cassandra(judged, counts, batch_id, entities)
+            self._write_counts(counts, batch_id)
+        finally:
+            judged.unpersist()
+
+    def _write_cassandra(self, judged: DataFrame, counts, batch_id: str, entities: tuple[str, ...]) -> None:
+        """Writes, in one job, what Cassandra must hold of this batch: its silver rows (unless a serving query
+        writes them), the purchases it released, and removals of rows the serving query wrote that silver rejects;
+        then the batch's sales per minute."""
+        silver, quarantined = F.col("outcome") == "silver", F.col("outcome") == "quarantined"
+        write = (
+            F.when(silver & F.col("retried"), int(Write.RELEASE))
+            .when(silver & F.lit(not self.targets.serving), int(Write.SILVER))
+            .when(quarantined & F.col("reason").isin(CONFLICT_REASON, RETRIED_REASON), int(Write.DELETE))
+        )
+        marked = judged.withColumn("write", write).where(F.col("write").isNotNull())
+        frames = [
+            serving_columns(marked.where(F.col("entity") == entity), CONTRACTS[entity], keep=("write",))
+            for entity in entities
+            if counts[entity]["silver"] or counts[entity]["quarantined"]
+        ]
+        if frames:
+            wide = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+            wide.foreachPartition(partial(write_events, target=self.targets.cassandra))
+        if counts.get(PURCHASES.entity, {}).get("silver"):
+            self._write_sales(clean(judged.where((F.col("entity") == PURCHASES.entity) & silver), PURCHASES), batch_id)
+
+    def _write_sales(self, purchases: DataFrame, batch_id: str) -> None:
+        """Writes this batch's sales per minute (a partial sum keyed by the batch: a replay rewrites the same rows)."""
+        minute = F.date_trunc("minute", "purchase_date")
+        totals = purchases.groupBy(minute.alias("minute")).agg(
+            F.sum("total_amount").alias("revenue"),
+            F.count("*").cast("int").alias("orders"),
+            F.sum("quantity").cast("int").alias("units"),
+        )
+        session = session_for(self.targets.cassandra)
+        statement = session.prepare(SALES_PER_MINUTE.insert(self.targets.cassandra.keyspace))
+        statement.is_idempotent = True
+        rows = [(r.minute.date(), r.minute, batch_id, r.revenue, r.orders, r.units) for r in totals.collect()]
+        run_concurrently(session, [statement.bind(r) for r in rows])
+
+    def _write_counts(self, counts: dict[str, dict[str, int]], batch_id: str) -> None:
+        """Writes one counts file per entity of the batch (the batch's last output: its presence means done)."""
+        recorded_at = datetime.now(UTC)
+        for entity, c in counts.items():
+            table = pa.table(
+                {
+                    **{k: pa.array([c[k]], pa.int64()) for k in COUNTS},
+                    "recorded_at": pa.array([recorded_at], pa.timestamp("us", tz="UTC")),
+                }
+            )
+            self.lake.write_table(table, f"{self.targets.counts_root}/entity={entity}/batch_id={batch_id}/part.parquet")
 
 
-def _checked(bronze: DataFrame, contract: Contract) -> DataFrame:
-    return violations(typed(parse_payload(bronze, contract), contract), contract)
+_JOBS: dict[tuple[int, SilverTargets], SilverJob] = {}
 
 
-def _waiting_for_customer(spark: SparkSession, targets: SilverTargets, batch_id: str) -> DataFrame | None:
-    """Returns, shaped as bronze rows of this batch, the purchases other batches quarantined for an unknown
-    customer alone and that no batch has released yet."""
-    if not _exists(spark, f"{targets.quarantine_root}/entity={PURCHASES.entity}"):
-        return None
-    other_batch = F.col("batch_id").cast("string") != batch_id
-    waiting = spark.read.parquet(targets.quarantine_root).where(
-        (F.col("entity") == PURCHASES.entity) & other_batch & (F.col("reasons") == F.array(F.lit(RETRIED_REASON)))
-    )
-    if _exists(spark, f"{targets.released_root}/entity={PURCHASES.entity}"):
-        released = _released(spark, targets).where((F.col("entity") == PURCHASES.entity) & other_batch)
-        waiting = waiting.join(released.select(*ROW_KEY), on=list(ROW_KEY), how="left_anti")
-    return waiting.select(
-        "entity",
-        F.col("payload").cast("binary").alias("value"),
-        *(F.col(c) for c in LINEAGE if c != "batch_id"),
-        F.lit(batch_id).alias("batch_id"),
-    )
+def silver_job(spark: SparkSession, targets: SilverTargets) -> SilverJob:
+    """Returns this process's job for ``targets`` (its state kept across batches)."""
+    key = (id(spark), targets)
+    if key not in _JOBS:
+        _JOBS[key] = SilverJob(spark, targets)
+    return _JOBS[key]
 
 
-def _released(spark: SparkSession, targets: SilverTargets) -> DataFrame:
-    # Stated schema: a root whose batches released nothing holds no file to infer one from.
-    return spark.read.schema(RELEASED).parquet(targets.released_root)
+def process_batch(
+    spark: SparkSession,
+    bronze: DataFrame,
+    batch_id: str,
+    targets: SilverTargets,
+    entities: tuple[str, ...] = tuple(CONTRACTS),
+) -> dict[str, dict[str, int]]:
+    """Routes one bronze batch through this process's silver job for ``targets``; returns its counts by entity."""
+    return silver_job(spark, targets).process(bronze, batch_id, entities)
 
 
 def outstanding_quarantine(spark: SparkSession, targets: SilverTargets) -> DataFrame:
     """Returns the quarantine as it stands: one row per rejected bronze row that no later batch released."""
     quarantine = spark.read.parquet(targets.quarantine_root)
-    if not _exists(spark, targets.released_root):
+    if not Lake(spark).exists(targets.released_root):
         return quarantine
-    released = _released(spark, targets).select("entity", *ROW_KEY)
+    released = spark.read.schema(RELEASED).parquet(targets.released_root).select("entity", *ROW_KEY)
     return quarantine.join(released, on=["entity", *ROW_KEY], how="left_anti")
-
-
-def _write_sales_per_minute(spark: SparkSession, targets: SilverTargets, batch_purchases: DataFrame) -> None:
-    """Recomputes, from all of silver, the totals of every minute this batch touched, and upserts them: the same
-    totals however often a batch is replayed."""
-    minute = F.date_trunc("minute", F.col("purchase_date")).alias("minute")
-    touched = batch_purchases.select(minute).distinct()
-    totals = (
-        spark.read.parquet(targets.silver(PURCHASES.entity))
-        .withColumn("minute", F.date_trunc("minute", F.col("purchase_date")))
-        .join(touched, on="minute", how="inner")
-        .groupBy("minute")
-        .agg(
-            F.sum("total_amount").alias("revenue"),
-            F.count("*").cast("int").alias("orders"),
-            F.sum("quantity").cast("int").alias("units"),
-        )
-        .select(F.to_date("minute").alias("sale_date"), "minute", "revenue", "orders", "units")
-    )
-    totals.foreachPartition(partial(write_rows, target=targets.cassandra, table=SALES_PER_MINUTE))
-
-
-def process_batch(spark: SparkSession, bronze: DataFrame, batch_id: str, targets: SilverTargets,
-                  entities: tuple[str, ...] = tuple(CONTRACTS)) -> dict[str, dict[str, int]]:  # fmt: skip
-    """Routes every entity of one bronze batch (customers first: purchases are checked against them), records the
-    counts and returns them by entity; bronze_in + released = silver + quarantined + duplicate for every entity, or
-    the batch fails loudly. A batch of customers also retries the purchases waiting for a customer."""
-    wanted = set(entities) | ({PURCHASES.entity} if CUSTOMERS.entity in entities else set())
-    recorded = {}
-    for contract in (CUSTOMERS, PURCHASES, CLICKSTREAM):
-        if contract.entity not in wanted:
-            continue
-        counts = process_entity(spark, bronze, batch_id, contract, targets)
-        if counts["bronze_in"] + counts["released"] != sum(counts[o] for o in OUTCOMES):
-            raise RuntimeError(f"batch {batch_id} {contract.entity}: counts do not add up: {counts}")
-        recorded[contract.entity] = counts
-    counts_frame = spark.createDataFrame(
-        [(entity, batch_id, *(c[k] for k in COUNTS)) for entity, c in recorded.items()],
-        "entity string, batch_id string, " + ", ".join(f"{k} long" for k in COUNTS),
-    ).withColumn("recorded_at", F.current_timestamp())
-    _write(counts_frame, targets.counts_root, ("entity", "batch_id"))
-    return recorded
 
 
 def recorded_counts(spark: SparkSession, targets: SilverTargets, batch_id: str) -> dict[str, dict[str, int]]:
     """Returns the counts recorded for one batch, by entity (empty when the batch never finished silver)."""
-    if not _exists(spark, targets.counts_root):
-        return {}
-    rows = spark.read.parquet(targets.counts_root).where(F.col("batch_id").cast("string") == batch_id).collect()
-    return {r["entity"]: {k: r[k] for k in COUNTS} for r in rows}
+    lake = Lake(spark)
+    found = lake.glob(f"{targets.counts_root}/entity=*/batch_id={batch_id}/part.parquet")
+    counts = {}
+    for uri, table in zip(found, lake.read_tables(found), strict=True):
+        entity = uri.split("/entity=")[1].split("/")[0]
+        row = table.to_pylist()[0]
+        counts[entity] = {k: row[k] for k in COUNTS}
+    return counts

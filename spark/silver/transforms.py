@@ -9,7 +9,7 @@ gives them the shape of Kafka bronze rows (their fields as a JSON object; lineag
 from __future__ import annotations
 
 import pyspark.sql.functions as F
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 
 from retail.contracts import Contract
 
@@ -95,27 +95,6 @@ def _types(contract: Contract) -> list[tuple[str, str]]:
     return [("event_id", "string"), *((c.name, c.type) for c in contract.columns)]
 
 
-def classify_duplicates(rows: DataFrame, seen: DataFrame) -> DataFrame:
-    """Adds ``duplicate``: null for the first occurrence of an event id, ``exact`` for a re-send of the same content
-    (``payload_hash``), ``conflicting`` for the same event id with other content. The first occurrence is the one
-    already in ``seen`` (``event_id``, ``payload_hash`` of earlier batches), else the lowest (partition, offset)
-    in this batch."""
-    first_here = Window.partitionBy("event_id").orderBy("partition", "offset")
-    ranked = rows.withColumn("_rank", F.row_number().over(first_here))
-    firsts = ranked.where(F.col("_rank") == 1).select("event_id", F.col("payload_hash").alias("_first_hash"))
-    earlier = seen.select("event_id", F.col("payload_hash").alias("_seen_hash"))
-    with_first = ranked.join(firsts, on="event_id", how="left").join(earlier, on="event_id", how="left")
-    original = F.coalesce(F.col("_seen_hash"), F.col("_first_hash"))
-    is_first = F.col("_seen_hash").isNull() & (F.col("_rank") == 1)
-    return with_first.select(
-        *rows.columns,
-        F.when(is_first, F.lit(None).cast("string"))
-        .when(F.col("payload_hash") == original, "exact")
-        .otherwise("conflicting")
-        .alias("duplicate"),
-    )
-
-
 def _customers(rows: DataFrame) -> list[Column]:
     email = F.lower(F.trim(F.col("email")))
     return [
@@ -156,10 +135,10 @@ def _clickstream(rows: DataFrame) -> list[Column]:
 _CLEAN = {"customers": _customers, "purchases": _purchases, "clickstream": _clickstream}
 
 
-def clean(rows: DataFrame, contract: Contract) -> DataFrame:
+def clean(rows: DataFrame, contract: Contract, keep: tuple[str, ...] = ()) -> DataFrame:
     """Returns the silver columns of rows that passed every rule: one row per event, normalised values, the event
-    date (UTC) and the lineage."""
-    kept = [F.col(c) for c in ("payload_hash", "is_late") if c in rows.columns]
+    date (UTC) and the lineage (and the columns named in ``keep``)."""
+    kept = [F.col(c) for c in ("payload_hash", "is_late", *keep) if c in rows.columns]
     return rows.select(
         F.col("event_id"),
         *_CLEAN[contract.entity](rows),
@@ -167,3 +146,11 @@ def clean(rows: DataFrame, contract: Contract) -> DataFrame:
         *(F.col(c) for c in LINEAGE),
         *kept,
     )
+
+
+def serving_columns(rows: DataFrame, contract: Contract, keep: tuple[str, ...] = ()) -> DataFrame:
+    """Returns, per row, what a serving table row is made of: the silver columns, the entity and ``produced_ms``
+    (the Kafka timestamp; for a CSV row, its ingestion), plus the columns named in ``keep``."""
+    produced = F.unix_millis(F.coalesce(F.col("kafka_timestamp"), F.col("ingested_at")))
+    with_clock = rows.withColumn("produced_ms", produced)
+    return clean(with_clock, contract, ("produced_ms", *keep)).withColumn("entity", F.lit(contract.entity))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pyspark.sql.functions as F
 import pytest
 
-from retail.cli.bronze import start_stream
+from retail.jobs import start_stream
 from retail.generator import GeneratorConfig, generate
 from retail.generator.csv_files import write_csv
 from retail.kafka import ensure_topics, produce, read_ledger

@@ -8,7 +8,7 @@ import pyspark.sql.functions as F
 import pytest
 
 from retail.cassandra import SALES_PER_MINUTE, TABLE_OF_ENTITY, CassandraTarget
-from retail.cli.bronze import silver_targets, start_stream
+from retail.jobs import silver_targets, start_stream
 from retail.contracts import CONTRACTS
 from retail.generator import GeneratorConfig, generate
 from retail.generator.csv_files import write_csv
@@ -169,7 +169,7 @@ def assert_cassandra_matches_silver(spark, isolated) -> None:
         purchases = spark.read.parquet(isolated.lake_uri("silver", "purchases"))
         minutes = purchases.select(F.date_trunc("minute", "purchase_date")).distinct().count()
         revenue = purchases.agg(F.sum("total_amount")).first()[0]
-        sales = session.execute(f"SELECT revenue FROM {SALES_PER_MINUTE.name}").all()
-        assert (len(sales), sum(r.revenue for r in sales)) == (minutes, revenue)
+        sales = session.execute(f"SELECT minute, revenue FROM {SALES_PER_MINUTE.name}").all()
+        assert (len({r.minute for r in sales}), sum(r.revenue for r in sales)) == (minutes, revenue)
     finally:
         cassandra.shutdown()

@@ -16,7 +16,7 @@ T = datetime(2026, 1, 1)
 def test_a_clean_batch_passes(spark):
     rows = [("e1", "O1", "C1", "P1", 2, Decimal("9.99"), T), ("e2", "O2", "C1", "P2", 1, Decimal("0.00"), T)]
 
-    gate(spark.createDataFrame(rows, SCHEMA), PURCHASES)
+    assert gate(spark.createDataFrame(rows, SCHEMA), PURCHASES).count() == 2
 
 
 @pytest.mark.parametrize(
@@ -32,5 +32,14 @@ def test_a_clean_batch_passes(spark):
     ],
 )
 def test_a_batch_that_breaks_the_contract_is_refused_loudly(spark, rows, named):
-    with pytest.raises(SilverContractError, match=named):
-        gate(spark.createDataFrame(rows, SCHEMA), PURCHASES)
+    # The gate runs inside the job that computes the batch: the job fails, naming the error and the column.
+    with pytest.raises(Exception, match=rf"(?s){SilverContractError.__name__}.*{named}"):
+        gate(spark.createDataFrame(rows, SCHEMA), PURCHASES).count()
+
+
+def test_a_column_of_another_type_than_the_contract_is_refused(spark):
+    rows = [("e1", "O1", "C1", "P1", 2, Decimal("9.99"), T)]
+    frame = spark.createDataFrame(rows, SCHEMA.replace("quantity int", "quantity long"))
+
+    with pytest.raises(Exception, match=r"(?s)wrong column types.*quantity"):
+        gate(frame, PURCHASES).count()

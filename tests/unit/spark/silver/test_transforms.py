@@ -102,29 +102,6 @@ def test_rules_table(spark, entity, payload, codes):
     assert set(row.violations) == codes
 
 
-@pytest.mark.parametrize(
-    ("batch", "seen", "expected"),
-    [
-        # (event_id, payload_hash, partition, offset) rows; seen is (event_id, payload_hash) of earlier batches
-        ([("e1", "a", 0, 1)], [], [("e1", 1, None)]),
-        ([("e1", "a", 0, 1), ("e1", "a", 0, 5)], [], [("e1", 1, None), ("e1", 5, "exact")]),
-        ([("e1", "a", 0, 1), ("e1", "b", 0, 5)], [], [("e1", 1, None), ("e1", 5, "conflicting")]),
-        ([("e1", "a", 0, 7)], [("e1", "a")], [("e1", 7, "exact")]),
-        ([("e1", "b", 0, 7)], [("e1", "a")], [("e1", 7, "conflicting")]),
-        ([("e1", "a", 0, 7), ("e2", "a", 1, 2)], [("e3", "a")], [("e2", 2, None), ("e1", 7, None)]),
-    ],
-)
-def test_duplicates_are_judged_against_the_first_occurrence(spark, batch, seen, expected):
-    from spark.silver.transforms import classify_duplicates
-
-    rows = spark.createDataFrame(batch, "event_id string, payload_hash string, partition int, offset long")
-    earlier = spark.createDataFrame(seen, "event_id string, payload_hash string")
-
-    judged = classify_duplicates(rows, earlier).select("event_id", "offset", "duplicate").orderBy("offset")
-
-    assert [tuple(r) for r in judged.collect()] == expected
-
-
 def _clean_one(spark, entity: str, payload: str):
     from spark.silver.transforms import clean
 

@@ -1,0 +1,146 @@
+"""The serving tables: query-first Cassandra tables derived from the entity contracts, and their creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from retail.cassandra.client import CassandraTarget
+from retail.contracts import CLICKSTREAM, CUSTOMERS, PURCHASES, Contract
+
+_CQL_TYPES = {"string": "text", "int": "int", "timestamp": "timestamp", "date": "date", "boolean": "boolean"}
+
+
+def cql_type(spark_type: str) -> str:
+    return "decimal" if spark_type.startswith("decimal") else _CQL_TYPES[spark_type]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One query-first table: its columns (name, CQL type), partition key, clustering columns and order."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    partition_key: tuple[str, ...]
+    clustering: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.columns)
+
+    def ddl(self, keyspace: str) -> str:
+        cols = ", ".join(f"{n} {t}" for n, t in self.columns)
+        key = f"(({', '.join(self.partition_key)}){''.join(f', {c}' for c, _ in self.clustering)})"
+        order = ""
+        if self.clustering:
+            order = " WITH CLUSTERING ORDER BY (" + ", ".join(f"{c} {o}" for c, o in self.clustering) + ")"
+        return f"CREATE TABLE IF NOT EXISTS {keyspace}.{self.name} ({cols}, PRIMARY KEY {key}){order}"
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        return (*self.partition_key, *(c for c, _ in self.clustering))
+
+    @property
+    def bound_columns(self) -> tuple[str, ...]:
+        """Returns the columns an insert binds: all but ``written_at``, which the coordinator sets."""
+        return tuple(n for n in self.column_names if n != WRITTEN_AT)
+
+    def insert(self, keyspace: str, timestamped: bool = False) -> str:
+        """Returns the upsert; ``timestamped``: it also binds the write timestamp (``USING TIMESTAMP ?``)."""
+        names = self.bound_columns
+        values = ["?" for _ in names]
+        if WRITTEN_AT in self.column_names:
+            names, values = (*names, WRITTEN_AT), [*values, "toTimestamp(now())"]
+        using = " USING TIMESTAMP ?" if timestamped else ""
+        return f"INSERT INTO {keyspace}.{self.name} ({', '.join(names)}) VALUES ({', '.join(values)}){using}"
+
+    def delete(self, keyspace: str) -> str:
+        """Returns the delete of one row by its primary key, at a bound write timestamp."""
+        where = " AND ".join(f"{k} = ?" for k in self.primary_key)
+        return f"DELETE FROM {keyspace}.{self.name} USING TIMESTAMP ? WHERE {where}"
+
+
+PRODUCED_AT, WRITTEN_AT = "produced_at", "written_at"
+
+
+def _from_contract(contract: Contract, *extra: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+    """Returns an entity table's columns: the contract's, ``extra`` silver columns, and when the event was produced
+    (its Kafka timestamp; for a CSV row, its ingestion) and written here (set by the coordinator): freshness."""
+    contract_columns = ((c.name, cql_type(c.type)) for c in contract.columns)
+    return (("event_id", "text"), *contract_columns, *extra, (PRODUCED_AT, "timestamp"), (WRITTEN_AT, "timestamp"))
+
+
+CUSTOMER_BY_ID = Table("customer_by_id", _from_contract(CUSTOMERS, ("email_domain", "text")), ("customer_id",))
+PURCHASES_BY_CUSTOMER = Table(
+    "purchases_by_customer",
+    _from_contract(PURCHASES, ("total_amount", "decimal")),
+    ("customer_id",),
+    (("purchase_date", "DESC"), ("order_id", "ASC")),
+)
+CLICKSTREAM_BY_SESSION = Table(
+    "clickstream_by_session",
+    _from_contract(CLICKSTREAM, ("page_path", "text")),
+    ("session_id",),
+    (("timestamp", "ASC"), ("event_id", "ASC")),
+)
+# Per-batch partial sums: a batch writes the totals of its own purchases per minute, keyed by its batch id, so a
+# replayed batch rewrites the same rows; a minute's sales are the sum of its rows (``minute_totals``).
+SALES_PER_MINUTE = Table(
+    "sales_per_minute",
+    (
+        ("sale_date", "date"),
+        ("minute", "timestamp"),
+        ("batch_id", "text"),
+        ("revenue", "decimal"),
+        ("orders", "int"),
+        ("units", "int"),
+    ),
+    ("sale_date",),
+    (("minute", "DESC"), ("batch_id", "ASC")),
+)
+TABLE_OF_ENTITY = {
+    CUSTOMERS.entity: CUSTOMER_BY_ID,
+    PURCHASES.entity: PURCHASES_BY_CUSTOMER,
+    CLICKSTREAM.entity: CLICKSTREAM_BY_SESSION,
+}
+TABLES = (*TABLE_OF_ENTITY.values(), SALES_PER_MINUTE)
+
+
+class SchemaMismatch(RuntimeError):
+    """A serving table exists with other columns than the code writes."""
+
+
+def ensure_schema(target: CassandraTarget, replication: int) -> None:
+    """Creates the keyspace and every table if they do not exist; raises SchemaMismatch, saying what to do, when a
+    table exists with other columns (the serving tables are derived from silver and can be rebuilt)."""
+    cluster = target.connect()
+    try:
+        session = cluster.connect()
+        strategy = f"{{'class': 'SimpleStrategy', 'replication_factor': {replication}}}"
+        session.execute(f"CREATE KEYSPACE IF NOT EXISTS {target.keyspace} WITH replication = {strategy}")
+        for table in TABLES:
+            session.execute(table.ddl(target.keyspace))
+            found = {
+                row.column_name
+                for row in session.execute(
+                    "SELECT column_name FROM system_schema.columns WHERE keyspace_name = %s AND table_name = %s",
+                    (target.keyspace, table.name),
+                )
+            }
+            if found != set(table.column_names):
+                raise SchemaMismatch(
+                    f"Cassandra table {target.keyspace}.{table.name} has columns {sorted(found)}, this version writes"
+                    f' {sorted(table.column_names)}: drop it (./run cql "DROP TABLE {target.keyspace}.{table.name}")'
+                    " and run again; it is refilled from the next batches"
+                )
+    finally:
+        cluster.shutdown()
+
+
+def minute_totals(session, keyspace: str, sale_date) -> dict:
+    """Returns the sales of each minute of ``sale_date``: (revenue, orders, units) summed over the batches."""
+    totals: dict = {}
+    query = f"SELECT minute, revenue, orders, units FROM {keyspace}.{SALES_PER_MINUTE.name} WHERE sale_date = %s"
+    for row in session.execute(query, (sale_date,)):
+        revenue, orders, units = totals.get(row.minute, (0, 0, 0))
+        totals[row.minute] = (revenue + row.revenue, orders + row.orders, units + row.units)
+    return totals

@@ -1,0 +1,108 @@
+"""Writes to the serving tables, run by Spark executors: prepared, idempotent statements grouped into unlogged
+batches per partition key and executed concurrently on the process's one session.
+
+Two queries write the same tables: the serving query (every record that passes the row rules, within a second) and
+the exactly-once silver path (corrections only it can know, or every silver row when no serving query runs). They
+agree through write timestamps. Every serving table holds one event per primary key, and the first occurrence of an
+event is the one silver keeps, so a row is written at an *inverted* event clock: the earlier a record was produced,
+the higher its timestamp, and Cassandra's highest-timestamp-wins makes the first occurrence win whoever writes last
+and however often (a replay rewrites the same cells). Relative to that timestamp ``t``:
+
+- ``SERVING`` writes at ``t``; ``SILVER`` at ``t - 1``, so it never overwrites the serving query's write (nor its
+  ``written_at``) of the same row;
+- ``DELETE`` at ``t + 1``: a record that passed the row rules but that silver quarantined (a conflicting duplicate,
+  a purchase waiting for its customer) is removed, while an earlier original with the same key, written at a higher
+  timestamp, stays;
+- ``RELEASE`` at ``t + 2``: a purchase released from waiting comes back over its own delete.
+
+The clock is the produce time in milliseconds (Kafka timestamp; for a CSV row, its ingestion) × 1000 plus twice the
+offset modulo 500, so records of one partition within one millisecond keep their order and their distance of 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
+
+from retail.cassandra.client import CassandraTarget, session_for
+from retail.cassandra.tables import PRODUCED_AT, TABLE_OF_ENTITY, Table
+
+INVERTED_BASE = 1 << 62
+CLOCK = "produced_ms"  # the column of a written row that holds its produce time in ms
+
+
+class Write(IntEnum):
+    """How a row reaches a serving table: the offset of its write timestamp from the row's inverted clock."""
+
+    SILVER = -1
+    SERVING = 0
+    DELETE = 1
+    RELEASE = 2
+
+
+def write_timestamp(produced_ms: int, offset: int, write: Write) -> int:
+    """Returns the write timestamp of a row produced at ``produced_ms`` (see the module docstring)."""
+    return INVERTED_BASE - (produced_ms * 1000 + (offset % 500) * 2) + write
+
+
+_PREPARED: dict[tuple, object] = {}
+
+
+def _statement(session, target: CassandraTarget, table: Table, write: Write):
+    key = (target, table.name, write is Write.DELETE)
+    if key not in _PREPARED:
+        cql = table.delete(target.keyspace) if write is Write.DELETE else table.insert(target.keyspace, True)
+        statement = session.prepare(cql)
+        statement.is_idempotent = True
+        _PREPARED[key] = statement
+    return _PREPARED[key]
+
+
+def write_events(rows: Iterable, target: CassandraTarget, batch_size: int = 40, concurrency: int = 16) -> int:
+    """Writes (or, for ``Write.DELETE``, removes) rows of any entity (column ``entity``) in their entity's serving
+    table, each as its column ``write`` says; returns how many. Rows carry the table's columns, ``produced_ms`` and
+    ``offset``. Statements are grouped per partition key into unlogged batches (one mutation on one replica set
+    each): ~10x the rows/s of one statement per row."""
+    from cassandra.query import BatchStatement, BatchType
+
+    session = session_for(target)
+    groups: dict[tuple, list] = {}
+    for row in rows:
+        table, write = TABLE_OF_ENTITY[row["entity"]], Write(row["write"])
+        timestamp = write_timestamp(row[CLOCK], row["offset"], write)
+        if write is Write.DELETE:
+            values = (timestamp, *(row[k] for k in table.primary_key))
+        else:
+            values = (*(_value(row, n) for n in table.bound_columns), timestamp)
+        group = (table.name, *(row[k] for k in table.partition_key))
+        groups.setdefault(group, []).append((table, write, values))
+    batches = []
+    for group in groups.values():
+        for start in range(0, len(group), batch_size):
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+            batch.is_idempotent = True
+            for table, write, values in group[start : start + batch_size]:
+                batch.add(_statement(session, target, table, write), values)
+            batches.append(batch)
+    run_concurrently(session, batches, concurrency)
+    return sum(len(group) for group in groups.values())
+
+
+def _value(row, name: str):
+    if name == PRODUCED_AT:
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(row[CLOCK] / 1000, UTC)
+    return row[name]
+
+
+def run_concurrently(session, statements: list, concurrency: int = 16) -> None:
+    """Executes statements concurrently; raises the first error."""
+    from cassandra.concurrent import execute_concurrent
+
+    results = execute_concurrent(
+        session, [(s, ()) for s in statements], concurrency=concurrency, raise_on_first_error=True
+    )
+    for ok, result in results:
+        if not ok:
+            raise result

@@ -1,0 +1,80 @@
+"""Composition at the edge: settings become Spark sessions, silver targets and started streams here, and only here.
+The CLI, the flows, the tests and the benchmarks build their jobs through this module."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from retail.settings import Settings
+
+
+def spark_session(settings: Settings, app_name: str, master: str | None = None):
+    """Returns a Spark session on the configured master (or ``master``) with the Kafka connector."""
+    from retail.stack.artifacts import fetch, load_groups
+    from spark.session import build_session
+
+    connector = fetch(load_groups(settings.stack.cache_dir)["spark-kafka"])
+    jars = tuple(str(j) for j in sorted(connector.glob("*.jar")))
+    # Two queries share the executors when the serving query runs beside the silver stream: fair scheduling lets
+    # the serving query's short tasks in between a long silver batch's.
+    conf = {"spark.scheduler.mode": "FAIR"}
+    return build_session(app_name, master or settings.endpoints().spark_master, jars=jars, conf=conf)
+
+
+def silver_targets(settings: Settings, serving: bool = False):
+    """Returns the silver targets of ``settings``' lake, with the Cassandra keyspace and tables made ready;
+    ``serving``: a serving query writes Cassandra's silver rows (see ``start_serving``)."""
+    from retail.cassandra import CassandraTarget, ensure_schema
+    from spark.silver.job import SilverTargets
+
+    cassandra = CassandraTarget.from_settings(settings)
+    ensure_schema(cassandra, settings.cassandra_replication)
+    return replace(SilverTargets.under(settings.lake_uri(), cassandra), serving=serving)
+
+
+def start_stream(
+    spark,
+    settings: Settings,
+    trigger_seconds: float | None,
+    max_offsets: int | None = None,
+    silver: bool = False,
+    serving: bool = False,
+):
+    """Starts the bronze stream with every path and topic taken from ``settings``; None runs availableNow; with
+    ``silver`` each micro-batch also lands in silver and quarantine (and Cassandra: all of silver, or with
+    ``serving`` only what a serving query beside it cannot know)."""
+    from spark.bronze.job import start_kafka_stream
+
+    return start_kafka_stream(
+        spark,
+        bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
+        bronze_root=settings.lake_uri("bronze", "kafka"),
+        checkpoint=settings.lake_uri("_checkpoints", "bronze_kafka"),
+        topic_prefix=settings.kafka_topic_prefix,
+        trigger_seconds=trigger_seconds,
+        max_offsets_per_trigger=max_offsets,
+        silver=silver_targets(settings, serving) if silver else None,
+    )
+
+
+def start_serving(spark, settings: Settings, max_offsets: int | None = None):
+    """Starts the serving query: every record that passes the row rules into Cassandra within a second."""
+    from retail.cassandra import CassandraTarget, ensure_schema
+    from spark.silver.serving import start_serving_stream
+
+    cassandra = CassandraTarget.from_settings(settings)
+    ensure_schema(cassandra, settings.cassandra_replication)
+    return start_serving_stream(
+        spark,
+        bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
+        checkpoint=settings.lake_uri("_checkpoints", "serving_cassandra"),
+        cassandra=cassandra,
+        topic_prefix=settings.kafka_topic_prefix,
+        max_offsets_per_trigger=max_offsets,
+    )
+
+
+def start_live(spark, settings: Settings, trigger_seconds: float, max_offsets: int | None = None):
+    """Starts the live pair: the serving query, then the exactly-once bronze + silver stream; returns both."""
+    serving = start_serving(spark, settings, max_offsets)
+    return serving, start_stream(spark, settings, trigger_seconds, max_offsets, silver=True, serving=True)

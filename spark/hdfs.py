@@ -1,0 +1,69 @@
+"""Files on the lake's filesystem (HDFS, or a local folder) through Spark's Hadoop client: the one module that
+touches Spark's JVM gateway. Small files the driver makes itself (state deltas, per-batch counts) go through here
+as whole files, without a Spark job."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyspark.sql import SparkSession
+
+
+class Lake:
+    """The Hadoop filesystem of the driver's Spark session, for paths given as URIs (``hdfs://...``, ``file:/...``)."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        self._jvm = spark.sparkContext._jvm
+        self._conf = spark.sparkContext._jsc.hadoopConfiguration()
+
+    def _path(self, uri: str):
+        return self._jvm.org.apache.hadoop.fs.Path(uri)
+
+    def _fs(self, uri: str):
+        return self._path(uri).getFileSystem(self._conf)
+
+    def exists(self, uri: str) -> bool:
+        return bool(self._fs(uri).exists(self._path(uri)))
+
+    def glob(self, pattern: str) -> list[str]:
+        """Returns the URIs matching a glob pattern (empty when none)."""
+        found = self._fs(pattern).globStatus(self._path(pattern))
+        return [str(status.getPath().toString()) for status in found or []]
+
+    def names(self, folder: str) -> list[str]:
+        """Returns the names of the entries of ``folder``, sorted (empty when it does not exist)."""
+        if not self.exists(folder):
+            return []
+        return sorted(str(s.getPath().getName()) for s in self._fs(folder).listStatus(self._path(folder)))
+
+    def put(self, local: Path, uri: str) -> None:
+        """Copies a local file to ``uri`` atomically: readers see the whole file or none (replacing an old one)."""
+        fs = self._fs(uri)
+        staged = self._path(f"{uri}._staging")
+        fs.copyFromLocalFile(False, True, self._path(str(local.resolve())), staged)
+        fs.delete(self._path(uri), False)
+        if not fs.rename(staged, self._path(uri)):
+            raise OSError(f"could not move {staged} to {uri}")
+
+    def delete(self, uri: str) -> None:
+        self._fs(uri).delete(self._path(uri), True)
+
+    def write_table(self, table: pa.Table, uri: str) -> None:
+        """Writes one Parquet file at ``uri`` from the driver (replacing an earlier one)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / "part.parquet"
+            pq.write_table(table, local)
+            self.put(local, uri)
+
+    def read_tables(self, uris: list[str]) -> list[pa.Table]:
+        """Reads whole Parquet files into the driver."""
+        tables = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, uri in enumerate(uris):
+                local = Path(tmp) / f"{i}.parquet"
+                self._fs(uri).copyToLocalFile(False, self._path(uri), self._path(str(local)), True)
+                tables.append(pq.read_table(local))
+        return tables
