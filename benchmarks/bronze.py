@@ -16,8 +16,8 @@ import time
 import uuid
 from pathlib import Path
 
-from retail.jobs import spark_session, start_stream
 from retail.generator import GeneratorConfig, generate
+from retail.jobs import spark_session, start_stream
 from retail.kafka import ensure_topics, produce
 from retail.settings import Settings
 

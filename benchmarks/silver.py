@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from retail.cassandra import CassandraTarget
-from retail.jobs import spark_session, start_stream
 from retail.generator import GeneratorConfig, generate
 from retail.generator.faults import Record, encode
+from retail.jobs import spark_session, start_stream
 from retail.kafka import ensure_topics, produce
 from retail.settings import Settings
 

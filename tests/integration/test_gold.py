@@ -9,9 +9,9 @@ import duckdb
 import pyspark.sql.functions as F
 import pytest
 
-from retail.jobs import start_stream
 from retail.generator import GeneratorConfig, generate
 from retail.gold import MARTS, build_gold, current
+from retail.jobs import start_stream
 from retail.kafka import ensure_topics, produce
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ from pathlib import Path
 import pyspark.sql.functions as F
 import pytest
 
-from retail.jobs import start_stream
 from retail.generator import GeneratorConfig, generate
 from retail.generator.csv_files import write_csv
+from retail.jobs import start_stream
 from retail.kafka import ensure_topics, produce, read_ledger
 from spark.bronze.job import ingest_csv
 

@@ -8,10 +8,10 @@ import pyspark.sql.functions as F
 import pytest
 
 from retail.cassandra import SALES_PER_MINUTE, TABLE_OF_ENTITY, CassandraTarget
-from retail.jobs import silver_targets, start_stream
 from retail.contracts import CONTRACTS
 from retail.generator import GeneratorConfig, generate
 from retail.generator.csv_files import write_csv
+from retail.jobs import silver_targets, start_stream
 from retail.kafka import ensure_topics, produce, read_ledger
 from spark.bronze.job import ingest_csv
 from spark.silver.job import SilverTargets, outstanding_quarantine
