@@ -4,9 +4,9 @@ batches per partition key and executed concurrently on the process's one session
 Two queries write the same tables: the serving query (every record that passes the row rules, within a second) and
 the exactly-once silver path (corrections only it can know, or every silver row when no serving query runs). They
 agree through write timestamps. Every serving table holds one event per primary key, and the first occurrence of an
-event is the one silver keeps, so a row is written at an *inverted* event clock: the earlier a record was produced,
-the higher its timestamp, and Cassandra's highest-timestamp-wins makes the first occurrence win whoever writes last
-and however often (a replay rewrites the same cells). Relative to that timestamp ``t``:
+event is the one silver keeps, so a row is written at an *inverted* clock: the earlier a record came, the higher its
+timestamp, and Cassandra's highest-timestamp-wins makes the first occurrence win whoever writes last and however
+often (a replay rewrites the same cells). Relative to a row's timestamp ``t``:
 
 - ``SERVING`` writes at ``t``; ``SILVER`` at ``t - 1``, so it never overwrites the serving query's write (nor its
   ``written_at``) of the same row;
@@ -15,8 +15,10 @@ and however often (a replay rewrites the same cells). Relative to that timestamp
   timestamp, stays;
 - ``RELEASE`` at ``t + 2``: a purchase released from waiting comes back over its own delete.
 
-The clock is the produce time in milliseconds (Kafka timestamp; for a CSV row, its ingestion) × 1000 plus twice the
-offset modulo 500, so records of one partition within one millisecond keep their order and their distance of 2.
+The clock (column ``clock``, made by ``spark.silver.transforms.serving_columns``) is a Kafka record's offset: every
+record of one key lands in one partition (producers key by customer, and every serving table's partition key
+belongs to one customer), where the offset orders arrivals exactly, even within a millisecond. A CSV row, which
+only the silver path writes, is clocked after every Kafka record: its file's ingestion second, then its line.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from retail.cassandra.client import CassandraTarget, session_for
 from retail.cassandra.tables import PRODUCED_AT, TABLE_OF_ENTITY, Table
 
 INVERTED_BASE = 1 << 62
-CLOCK = "produced_ms"  # the column of a written row that holds its produce time in ms
+CLOCK = "clock"  # the column of a written row that orders it among the records of its key
 
 
 class Write(IntEnum):
@@ -40,9 +42,9 @@ class Write(IntEnum):
     RELEASE = 2
 
 
-def write_timestamp(produced_ms: int, offset: int, write: Write) -> int:
-    """Returns the write timestamp of a row produced at ``produced_ms`` (see the module docstring)."""
-    return INVERTED_BASE - (produced_ms * 1000 + (offset % 500) * 2) + write
+def write_timestamp(clock: int, write: Write) -> int:
+    """Returns the write timestamp of a row at ``clock`` (see the module docstring)."""
+    return INVERTED_BASE - clock * 4 + write
 
 
 _PREPARED: dict[tuple, object] = {}
@@ -60,16 +62,16 @@ def _statement(session, target: CassandraTarget, table: Table, write: Write):
 
 def write_events(rows: Iterable, target: CassandraTarget, batch_size: int = 40, concurrency: int = 16) -> int:
     """Writes (or, for ``Write.DELETE``, removes) rows of any entity (column ``entity``) in their entity's serving
-    table, each as its column ``write`` says; returns how many. Rows carry the table's columns, ``produced_ms`` and
-    ``offset``. Statements are grouped per partition key into unlogged batches (one mutation on one replica set
-    each): ~10x the rows/s of one statement per row."""
+    table, each as its column ``write`` says; returns how many. Rows carry the table's columns (``produced_at``
+    as ``produced_ms``) and ``clock``. Statements are grouped per partition key into unlogged batches (one mutation
+    on one replica set each): ~10x the rows/s of one statement per row."""
     from cassandra.query import BatchStatement, BatchType
 
     session = session_for(target)
     groups: dict[tuple, list] = {}
     for row in rows:
         table, write = TABLE_OF_ENTITY[row["entity"]], Write(row["write"])
-        timestamp = write_timestamp(row[CLOCK], row["offset"], write)
+        timestamp = write_timestamp(row[CLOCK], write)
         if write is Write.DELETE:
             values = (timestamp, *(row[k] for k in table.primary_key))
         else:
@@ -92,7 +94,7 @@ def _value(row, name: str):
     if name == PRODUCED_AT:
         from datetime import UTC, datetime
 
-        return datetime.fromtimestamp(row[CLOCK] / 1000, UTC)
+        return datetime.fromtimestamp(row["produced_ms"] / 1000, UTC)
     return row[name]
 
 

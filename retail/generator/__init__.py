@@ -16,13 +16,17 @@ __all__ = ["BAD_KINDS", "GeneratorConfig", "Record", "generate"]
 
 @dataclass(frozen=True)
 class GeneratorConfig:
-    """What to generate: ``bad_fraction`` of all records are bad, cycling through ``bad_kinds`` in order."""
+    """What to generate: ``bad_fraction`` of all records are bad, cycling through ``bad_kinds`` in order. Shard
+    ``shard`` of ``shards`` makes every ``shards``-th wave of customers: shards run in parallel processes never
+    make the same event, and together make as many kinds of records as one generator."""
 
     seed: int = 42
     customers_per_wave: int = 25
     bad_fraction: float = 0.0
     bad_kinds: tuple[str, ...] = BAD_KINDS
     start: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    shard: int = 0
+    shards: int = 1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.bad_fraction < 1.0:
@@ -30,6 +34,8 @@ class GeneratorConfig:
         unknown = set(self.bad_kinds) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown bad record kinds {sorted(unknown)}; known: {', '.join(BAD_KINDS)}")
+        if not 0 <= self.shard < self.shards:
+            raise ValueError(f"shard must be in [0, shards), got shard {self.shard} of {self.shards}")
         if self.bad_fraction and not self.bad_kinds:
             raise ValueError("bad_fraction > 0 needs at least one bad record kind")
 
@@ -38,10 +44,10 @@ def generate(config: GeneratorConfig) -> Iterator[Record]:
     """Yields records without end (take what you need with itertools.islice): every valid event once, and bad
     records so that ``bad_fraction`` of everything yielded is bad. A duplicate always follows its original."""
     factory = EventFactory(config.seed, config.customers_per_wave, config.start)
-    rng = random.Random(f"faults:{config.seed}")
+    rng = random.Random(f"faults:{config.seed}" + (f":{config.shard}" if config.shards > 1 else ""))
     kinds = itertools.cycle(config.bad_kinds) if config.bad_kinds else iter(())
-    owed, seq = 0.0, 0
-    for events in waves(factory):
+    owed, seq = 0.0, config.shard << 40  # fault numbers of different shards never meet
+    for events in waves(factory, config.shard, config.shards):
         owed += len(events) * config.bad_fraction / (1.0 - config.bad_fraction)
         placed: list[tuple[int, int, Record]] = [(i, 0, from_event(e)) for i, e in enumerate(events)]
         while owed >= 1.0:

@@ -5,6 +5,7 @@ Everything is deterministic from the seed: the same seed gives the same events, 
 
 from __future__ import annotations
 
+import itertools
 import random
 import uuid
 from collections.abc import Iterator
@@ -142,9 +143,8 @@ class EventFactory:
         return Event(entity, key, {"event_id": event_id(entity, natural_id), **fields})
 
 
-def waves(factory: EventFactory) -> Iterator[list[Event]]:
-    """Yields wave after wave, without end."""
-    w = 0
-    while True:
+def waves(factory: EventFactory, shard: int = 0, shards: int = 1) -> Iterator[list[Event]]:
+    """Yields wave after wave, without end: of shard ``shard`` of ``shards``, every ``shards``-th wave from
+    ``shard`` on (the shards of one seed together make exactly the waves of the unsharded generator)."""
+    for w in itertools.count(shard, shards):
         yield factory.wave(w)
-        w += 1

@@ -17,6 +17,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from retail.contracts import CONTRACTS
 from spark.bronze.transforms import csv_lines_to_bronze, kafka_to_bronze
+from spark.hdfs import Lake
 from spark.silver.job import SilverTargets, process_batch, recorded_counts
 from spark.silver.transforms import csv_records
 
@@ -147,22 +148,20 @@ def _land_csv(spark: SparkSession, source: Path, entity: str, *, landing_root: s
     if entity not in CONTRACTS:
         raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(CONTRACTS)}")
     batch_id = file_batch_id(source)
-    jvm, conf = spark.sparkContext._jvm, spark.sparkContext._jsc.hadoopConfiguration()
-    fs = jvm.org.apache.hadoop.fs.Path(bronze_root).getFileSystem(conf)
-    batch_glob = jvm.org.apache.hadoop.fs.Path(f"{bronze_root}/entity={entity}/ingest_date=*/batch_id={batch_id}")
-    if fs.globStatus(batch_glob):
+    lake = Lake(spark)
+    batch_glob = f"{bronze_root}/entity={entity}/ingest_date=*/batch_id={batch_id}"
+    if lake.glob(batch_glob):
         existing = spark.read.parquet(bronze_root).where((F.col("entity") == entity) & (F.col("batch_id") == batch_id))
         return _report(existing, str(source), entity, batch_id, already_ingested=True)
     landed = f"{landing_root}/{entity}/{batch_id}/{source.name}"
-    fs.copyFromLocalFile(False, True, jvm.org.apache.hadoop.fs.Path(str(source.resolve())),
-                         jvm.org.apache.hadoop.fs.Path(landed))  # fmt: skip
+    lake.put(source, landed)
     raw = spark.read.text(landed)
     # Text files keep their order within and across splits, so the increasing id orders lines as in the file.
     lines = raw.withColumn("_order", F.monotonically_increasing_id()).select(
         "value", F.row_number().over(Window.orderBy("_order")).alias("line_number")
     )
     write_batch(csv_lines_to_bronze(lines, CONTRACTS[entity], str(source)), batch_id, bronze_root)
-    if not fs.globStatus(batch_glob):  # a file without data lines writes no partition at all
+    if not lake.glob(batch_glob):  # a file without data lines writes no partition at all
         return CsvIngestReport(str(source), entity, batch_id, 0, {})
     written = spark.read.parquet(bronze_root).where((F.col("entity") == entity) & (F.col("batch_id") == batch_id))
     return _report(written, str(source), entity, batch_id)

@@ -148,9 +148,15 @@ def clean(rows: DataFrame, contract: Contract, keep: tuple[str, ...] = ()) -> Da
     )
 
 
+CSV_CLOCK_BASE = 1 << 56  # CSV rows are clocked after every Kafka offset (see retail.cassandra.writer)
+
+
 def serving_columns(rows: DataFrame, contract: Contract, keep: tuple[str, ...] = ()) -> DataFrame:
-    """Returns, per row, what a serving table row is made of: the silver columns, the entity and ``produced_ms``
-    (the Kafka timestamp; for a CSV row, its ingestion), plus the columns named in ``keep``."""
+    """Returns, per row, what a serving table row is made of: the silver columns, the entity, ``produced_ms`` (the
+    Kafka timestamp; for a CSV row, its ingestion) and ``clock`` (a Kafka record's offset; for a CSV row, its
+    file's ingestion second then its line), plus the columns named in ``keep``."""
     produced = F.unix_millis(F.coalesce(F.col("kafka_timestamp"), F.col("ingested_at")))
-    with_clock = rows.withColumn("produced_ms", produced)
-    return clean(with_clock, contract, ("produced_ms", *keep)).withColumn("entity", F.lit(contract.entity))
+    csv_clock = F.lit(CSV_CLOCK_BASE) + F.unix_seconds("ingested_at") * (1 << 24) + F.col("offset") % (1 << 24)
+    clock = F.when(F.col("kafka_timestamp").isNotNull(), F.col("offset")).otherwise(csv_clock)
+    with_clock = rows.withColumn("produced_ms", produced).withColumn("clock", clock)
+    return clean(with_clock, contract, ("produced_ms", "clock", *keep)).withColumn("entity", F.lit(contract.entity))

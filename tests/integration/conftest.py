@@ -20,6 +20,7 @@ import pytest
 
 from retail.settings import REPO_ROOT, Settings
 from retail.stack import Stack
+from spark.hdfs import Lake
 
 
 def docker_engine_answers() -> bool:
@@ -113,12 +114,10 @@ def kill_stream_mid_run(spark, tmp_path):
                    "--trigger-seconds", "0.5", *extra]  # fmt: skip
         with log.open("wb") as out:
             stream = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        jvm = spark.sparkContext._jvm
-        commits = jvm.org.apache.hadoop.fs.Path(settings.lake_uri("_checkpoints", "bronze_kafka", "commits"))
-        fs = commits.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        lake, commits = Lake(spark), settings.lake_uri("_checkpoints", "bronze_kafka", "commits")
         deadline = time.monotonic() + 240
         try:
-            while not (fs.exists(commits) and len(fs.listStatus(commits)) >= committed):
+            while len(lake.names(commits)) < committed:
                 assert stream.poll() is None, log.read_text()[-3000:]
                 assert time.monotonic() < deadline, f"the stream committed fewer than {committed} batches in 240 s"
                 time.sleep(0.2)

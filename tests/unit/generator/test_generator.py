@@ -138,3 +138,19 @@ def test_each_bad_kind_is_what_its_label_says(kind):
 def test_unknown_kind_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown bad record kinds"):
         GeneratorConfig(bad_kinds=("gremlins",))
+
+
+def test_shards_make_the_unsharded_events_between_them_and_never_the_same_one():
+    shards = [take(3000, seed=5, bad_fraction=0.05, shard=i, shards=2) for i in range(2)]
+    ids = [{r.event_id for r in shard} for shard in shards]
+    unsharded_valid = {r.event_id for r in take(12000, seed=5) if r.kind == "valid"}
+
+    assert not ids[0] & ids[1]
+    for shard in shards:
+        assert {r.event_id for r in shard if r.kind == "valid"} <= unsharded_valid
+        assert Counter(r.kind for r in shard)["valid"] < len(shard)  # bad records in every shard
+
+
+def test_a_shard_outside_its_count_is_a_clear_error():
+    with pytest.raises(ValueError, match="shard must be in"):
+        GeneratorConfig(shard=2, shards=2)

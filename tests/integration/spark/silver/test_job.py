@@ -1,8 +1,13 @@
 """Silver on the real stack: every generated record ends in exactly the place the ledger says it should, whether it
-came through Kafka or a CSV file, in one batch or many, with or without a kill -9 in between."""
+came through Kafka or a CSV file, in one batch or many, with or without a kill -9 in between; and Cassandra, written
+by the serving query and the silver path, converges to what silver holds whichever writes first."""
 
+import calendar
 import itertools
-from collections import Counter
+import json
+import time
+from collections import Counter, defaultdict
+from datetime import datetime
 
 import pyspark.sql.functions as F
 import pytest
@@ -11,9 +16,10 @@ from retail.cassandra import SALES_PER_MINUTE, TABLE_OF_ENTITY, CassandraTarget
 from retail.contracts import CONTRACTS
 from retail.generator import GeneratorConfig, generate
 from retail.generator.csv_files import write_csv
-from retail.jobs import silver_targets, start_stream
+from retail.jobs import silver_targets, start_serving, start_stream
 from retail.kafka import ensure_topics, produce, read_ledger
 from spark.bronze.job import ingest_csv
+from spark.hdfs import Lake
 from spark.silver.job import SilverTargets, outstanding_quarantine
 
 pytestmark = pytest.mark.integration
@@ -110,6 +116,110 @@ def test_csv_files_go_through_the_same_silver(isolated, spark, tmp_path):
     assert_matches_ledger(spark, isolated, records, kind_at, CSV_REASON)
 
 
+def end_offsets(kind_at) -> dict[str, dict[str, int]]:
+    """Returns, per topic and partition, the offset after the last record the ledger holds (Spark's progress form)."""
+    ends: dict[str, dict[str, int]] = defaultdict(dict)
+    for topic, partition, offset in kind_at:
+        ends[topic][str(partition)] = max(ends[topic].get(str(partition), 0), offset + 1)
+    return ends
+
+
+def serve(spark, settings, kind_at, deadline_s: float = 300) -> None:
+    """Runs the serving query until it has written every record of ``kind_at``, then stops it."""
+    query = start_serving(spark, settings)
+    wanted, deadline = end_offsets(kind_at), time.monotonic() + deadline_s
+    try:
+        while True:
+            assert query.exception() is None, query.exception()
+            progress = query.lastProgress
+            done = progress and progress["sources"][0]["endOffset"]
+            done = json.loads(done) if isinstance(done, str) else done
+            if done and all(done.get(t, {}).get(p, 0) >= end for t, ends in wanted.items() for p, end in ends.items()):
+                return
+            assert time.monotonic() < deadline, f"the serving query did not reach {dict(wanted)}: {progress}"
+            time.sleep(0.5)
+    finally:
+        query.stop()
+
+
+def catch_up_silver(spark, settings) -> None:
+    query = start_stream(spark, settings, trigger_seconds=None, silver=True, serving=True)
+    query.awaitTermination()
+    assert query.exception() is None
+
+
+def primary_keys(spark, settings):
+    """Returns, per entity, the sorted primary keys of its serving table as silver and as Cassandra hold them
+    (timestamps in epoch milliseconds): a serving table holds one row per key."""
+    cluster = CassandraTarget.from_settings(settings).connect()
+    try:
+        session = cluster.connect(settings.cassandra_keyspace)
+        stored = {
+            entity: sorted(
+                tuple(_millis(v) for v in row)
+                for row in session.execute(f"SELECT {', '.join(table.primary_key)} FROM {table.name}")
+            )
+            for entity, table in TABLE_OF_ENTITY.items()
+        }
+    finally:
+        cluster.shutdown()
+    silver = {}
+    for entity, table in TABLE_OF_ENTITY.items():
+        path = settings.lake_uri("silver", entity)
+        if not Lake(spark).exists(path):
+            silver[entity] = []
+            continue
+        rows = spark.read.parquet(path)
+        keys = [
+            F.unix_millis(k).alias(k) if dict(rows.dtypes)[k] == "timestamp" else F.col(k) for k in table.primary_key
+        ]
+        silver[entity] = sorted(tuple(r) for r in rows.select(*keys).distinct().collect())
+    return silver, stored
+
+
+def assert_same_keys(silver, stored) -> None:
+    for entity in silver:
+        missing, extra = set(silver[entity]) - set(stored[entity]), set(stored[entity]) - set(silver[entity])
+        assert not missing and not extra, (
+            f"{entity}: not in Cassandra {sorted(missing)[:5]}, only there {sorted(extra)[:5]}"
+        )
+        assert len(stored[entity]) == len(silver[entity]), entity
+
+
+def _millis(value):
+    if isinstance(value, datetime):  # the driver gives UTC timestamps as naive datetimes
+        return calendar.timegm(value.timetuple()) * 1000 + value.microsecond // 1000
+    return value
+
+
+def test_cassandra_converges_to_silver_whichever_path_writes_first(isolated, spark, tmp_path):
+    records = records_of(3000, seed=31)
+    purchases = [r for r in records if r.entity == "purchases"]
+    others = [r for r in records if r.entity != "purchases"]
+
+    # Purchases before their customers: the serving query writes them all; silver, after it, removes the waiting.
+    kind_at = send(isolated, purchases, tmp_path / "purchases.jsonl")
+    serve(spark, isolated, kind_at)
+    cluster = CassandraTarget.from_settings(isolated).connect()
+    try:
+        served = cluster.connect(isolated.cassandra_keyspace).execute("SELECT COUNT(*) FROM purchases_by_customer")
+        assert served.one()[0] > 0, "the serving query wrote no purchase"
+    finally:
+        cluster.shutdown()
+    catch_up_silver(spark, isolated)
+    silver, stored = primary_keys(spark, isolated)
+    assert not silver["purchases"], "no purchase should be in silver before its customer"
+    assert_same_keys(silver, stored)
+
+    # Then the customers: silver first (it releases the purchases), the serving query after it.
+    others_at = send(isolated, others, tmp_path / "others.jsonl")
+    catch_up_silver(spark, isolated)
+    serve(spark, isolated, kind_at | others_at)
+    silver, stored = primary_keys(spark, isolated)
+    assert silver["purchases"], "no purchase was released"
+    assert_same_keys(silver, stored)
+
+
 def targets(settings) -> SilverTargets:
     return SilverTargets.under(settings.lake_uri())
 
@@ -160,12 +270,10 @@ def assert_counts_add_up(spark, isolated, records) -> None:
 
 
 def assert_cassandra_matches_silver(spark, isolated) -> None:
+    assert_same_keys(*primary_keys(spark, isolated))
     cassandra = CassandraTarget.from_settings(isolated).connect()
     try:
         session = cassandra.connect(isolated.cassandra_keyspace)
-        for entity, table in TABLE_OF_ENTITY.items():
-            stored = session.execute(f"SELECT COUNT(*) FROM {table.name}").one()[0]
-            assert stored == spark.read.parquet(isolated.lake_uri("silver", entity)).count(), table.name
         purchases = spark.read.parquet(isolated.lake_uri("silver", "purchases"))
         minutes = purchases.select(F.date_trunc("minute", "purchase_date")).distinct().count()
         revenue = purchases.agg(F.sum("total_amount")).first()[0]

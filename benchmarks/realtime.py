@@ -1,0 +1,379 @@
+"""Benchmark of the live path on the running stack; prints figures, asserts nothing.
+
+    .venv/bin/python benchmarks/realtime.py [--rates 5000,10000,20000] [--seconds 60] [--producers 2]
+
+The live pair runs as ``retail bronze stream --silver`` runs it: the serving query (Kafka -> Cassandra) beside the
+exactly-once stream (Kafka -> bronze + silver + quarantine + counts, Cassandra corrections). Sharded producer
+processes offer each rate open-loop (paced by the clock, not by the consumers) with 5 % bad records of every kind;
+the produce time travels in the Kafka timestamp. Per rate:
+
+- consumer lag of both queries sampled every second, and its slope (steady: no upward slope);
+- produce -> readable in Cassandra per row: ``written_at`` (set by the coordinator) - ``produced_at`` (the Kafka
+  timestamp), over every clickstream row of the rate's window;
+- produce -> in silver per row: the commit of the row's micro-batch (its counts file) - the Kafka timestamp;
+- Spark jobs per silver micro-batch and its duration.
+
+Baselines in the same run: the bronze-only catch-up of the same topics and a naive consumer (one message at a time,
+one synchronous unprepared INSERT each). The per-batch cost against history: judging a batch against an empty state
+and against the state of ``--history`` events (silver reads no history; the state is what grows). The last line is
+one JSON object of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import multiprocessing as mp
+import statistics
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from retail.contracts import CONTRACTS
+from retail.settings import Settings
+
+QUANTILES = (0.5, 0.95, 0.99)
+
+
+def producer_shard(settings: Settings, seed: int, shard: int, shards: int, rate: float, seconds: float, barrier):
+    """Runs in its own process: generates its shard's records first, then offers them at ``rate`` for ``seconds``."""
+    from retail.generator import GeneratorConfig, generate
+    from retail.kafka import produce
+
+    config = GeneratorConfig(seed=seed, bad_fraction=0.05, shard=shard, shards=shards, start=_recent())
+    records = list(itertools.islice(generate(config), int(rate * seconds)))
+    barrier.wait()
+    with tempfile.TemporaryDirectory() as tmp:
+        report = produce(records, settings, Path(tmp) / "ledger.jsonl", rate=rate)
+    return report.acked, report.failed, report.seconds
+
+
+def _recent() -> datetime:
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
+
+
+def offer(settings: Settings, rate: int, seconds: float, producers: int, seed: int, sample) -> dict:
+    """Offers ``rate`` events/s from ``producers`` processes; calls ``sample()`` every second meanwhile."""
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(producers + 1)
+    with ctx.Pool(producers) as pool:
+        shards = [
+            pool.apply_async(producer_shard, (settings, seed, i, producers, rate / producers, seconds, barrier))
+            for i in range(producers)
+        ]
+        barrier.wait()
+        began = time.time()
+        while not all(s.ready() for s in shards):
+            sample()
+            time.sleep(max(0.0, 1.0 - (time.time() - began) % 1.0))
+        results = [s.get() for s in shards]
+    acked = sum(r[0] for r in results)
+    return {
+        "began": began,
+        "ended": time.time(),
+        "acked": acked,
+        "failed": sum(r[1] for r in results),
+        "produce_rate": acked / max(r[2] for r in results),
+    }
+
+
+class Lag:
+    """Consumer lag of streaming queries: the topics' end offsets minus what each query's last batch reached."""
+
+    def __init__(self, settings: Settings) -> None:
+        from confluent_kafka import Consumer, TopicPartition
+
+        self.consumer = Consumer({"bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
+                                  "group.id": f"lag-{uuid.uuid4().hex[:6]}"})  # fmt: skip
+        topics = [settings.kafka_topic_prefix + c.topic for c in CONTRACTS.values()]
+        metadata = self.consumer.list_topics(timeout=15).topics
+        self.partitions = [TopicPartition(t, p) for t in topics for p in metadata[t].partitions]
+
+    def ends(self) -> dict[tuple[str, int], int]:
+        return {
+            (tp.topic, tp.partition): self.consumer.get_watermark_offsets(tp, timeout=10, cached=False)[1]
+            for tp in self.partitions
+        }
+
+    @staticmethod
+    def of(query, ends: dict[tuple[str, int], int]) -> int:
+        progress = query.lastProgress
+        reached = progress["sources"][0]["endOffset"] if progress and progress["sources"] else {}
+        reached = json.loads(reached) if isinstance(reached, str) else (reached or {})
+        return sum(end - int(reached.get(t, {}).get(str(p), 0)) for (t, p), end in ends.items())
+
+
+def quantiles(values) -> dict[str, float]:
+    values = np.asarray(values, dtype=float)
+    if not len(values):
+        return {f"p{int(q * 100)}": float("nan") for q in QUANTILES}
+    return {f"p{int(q * 100)}": round(float(np.quantile(values, q)), 3) for q in QUANTILES}
+
+
+def slope(samples: list[tuple[float, int]]) -> float:
+    """Lag growth in records/s over the second half of the samples (the first half includes the ramp-up)."""
+    half = samples[len(samples) // 2 :]
+    if len(half) < 3:
+        return float("nan")
+    return statistics.linear_regression([t for t, _ in half], [lag for _, lag in half]).slope
+
+
+def cassandra_latency(session, began: float, ended: float) -> list[float]:
+    """Returns written_at - produced_at (s) of every clickstream row produced in [began, ended]."""
+    query = (
+        "SELECT produced_at, written_at FROM clickstream_by_session WHERE produced_at >= %s AND produced_at <= %s"
+        " ALLOW FILTERING"
+    )
+    rows = session.execute(query, (datetime.fromtimestamp(began, UTC), datetime.fromtimestamp(ended, UTC)))
+    return [(r.written_at - r.produced_at).total_seconds() for r in rows if r.written_at]
+
+
+def silver_latency(spark, settings: Settings, began: float, ended: float) -> tuple[list[float], int]:
+    """Returns the commit of its micro-batch - the Kafka timestamp (s) of every silver row produced in [began,
+    ended], and how many batches they came in."""
+    import pyspark.sql.functions as F
+
+    counts = (
+        spark.read.parquet(settings.lake_uri("_audit", "batch_counts"))
+        .groupBy("batch_id")
+        .agg(F.max("recorded_at").alias("committed"))
+    )
+    rows = None
+    for entity in CONTRACTS:
+        frame = spark.read.parquet(settings.lake_uri("silver", entity)).select("batch_id", "kafka_timestamp")
+        rows = frame if rows is None else rows.unionByName(frame)
+    window = (F.col("kafka_timestamp") >= datetime.fromtimestamp(began, UTC)) & (
+        F.col("kafka_timestamp") <= datetime.fromtimestamp(ended, UTC)
+    )
+    joined = rows.where(window).join(counts, "batch_id")
+    latency = joined.select(
+        (F.unix_micros("committed") - F.unix_micros("kafka_timestamp")).alias("us"), "batch_id"
+    ).toPandas()
+    return list(latency["us"] / 1e6), latency["batch_id"].nunique()
+
+
+def jobs_per_batch(spark, query_id: str) -> list[int]:
+    """Returns the Spark jobs each micro-batch of a query ran (from the driver's REST API)."""
+    ui = spark.sparkContext.uiWebUrl
+    app = spark.sparkContext.applicationId
+    with urllib.request.urlopen(f"{ui}/api/v1/applications/{app}/jobs") as response:
+        jobs = json.load(response)
+    per_batch: dict[str, int] = {}
+    for job in jobs:
+        description = job.get("description") or ""
+        if query_id in description and "batch = " in description:
+            batch = description.split("batch = ")[1].split()[0]
+            per_batch[batch] = per_batch.get(batch, 0) + 1
+    return list(per_batch.values())
+
+
+def naive_consumer(settings: Settings, keyspace: str, n: int) -> float:
+    """Reads ``n`` purchases one message at a time and writes each with a synchronous, unprepared INSERT; returns
+    events/s."""
+    from confluent_kafka import Consumer
+
+    from retail.cassandra import CassandraTarget
+
+    cluster = CassandraTarget.from_settings(settings).connect()
+    session = cluster.connect()
+    session.execute(
+        f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {{'class': 'SimpleStrategy', "
+        "'replication_factor': 1}"
+    )
+    session.execute(
+        f"CREATE TABLE IF NOT EXISTS {keyspace}.purchases (order_id text PRIMARY KEY, customer_id text, "
+        "product_id text, quantity int, price decimal, purchase_date text)"
+    )
+    consumer = Consumer({"bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
+                         "group.id": f"naive-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest"})  # fmt: skip
+    consumer.subscribe([settings.kafka_topic_prefix + CONTRACTS["purchases"].topic])
+    done, began = 0, time.perf_counter()
+    try:
+        while done < n:
+            message = consumer.poll(10)
+            if message is None:
+                break
+            if message.error():
+                continue
+            try:
+                event = json.loads(message.value())
+                cql = (
+                    f"INSERT INTO {keyspace}.purchases (order_id, customer_id, product_id, quantity, price, "
+                    "purchase_date) VALUES (%s, %s, %s, %s, %s, %s)"
+                )
+                values = [event.get(k) for k in ("order_id", "customer_id", "product_id", "quantity", "price")]
+                session.execute(cql, [*values, str(event.get("purchase_date"))])
+            except (ValueError, TypeError, Exception):  # noqa: BLE001 - a naive consumer skips what it cannot write
+                pass
+            done += 1
+    finally:
+        consumer.close()
+        cluster.shutdown()
+    return done / (time.perf_counter() - began)
+
+
+def judge_cost(history: int, batch: int = 20_000, repeats: int = 5) -> dict[str, float]:
+    """Returns the median ms to judge a batch of ``batch`` rows against an empty state and against the state of
+    ``history`` earlier events (their ids, content digests and customers)."""
+    from spark.silver.state import SilverState, judge
+
+    rng = np.random.default_rng(7)
+    now = int(time.time() * 1e6)
+    entities = np.array(list(CONTRACTS))
+    customers = rng.integers(-(2**63), 2**63 - 1, size=max(1, history // 20), dtype=np.int64)
+    prefilled = SilverState()
+    if history:
+        entity = entities[rng.integers(0, 3, size=history)]
+        keys = rng.integers(-(2**63), 2**63 - 1, size=history, dtype=np.int64)
+        seen = pd.DataFrame({"kind": "seen", "entity": entity, "key": keys, "hash": keys, "ingested_at": now - 10**9})
+        prefilled.apply(seen)
+        prefilled.apply(pd.DataFrame({"kind": "customer", "customer": customers, "ingested_at": now - 10**9}))
+    frame = pd.DataFrame({
+        "entity": entities[rng.integers(0, 3, size=batch)],
+        "topic": "t", "partition": 0, "offset": np.arange(batch, dtype=np.int64),
+        "key": rng.integers(-(2**63), 2**63 - 1, size=batch, dtype=np.int64),
+        "hash": rng.integers(-(2**63), 2**63 - 1, size=batch, dtype=np.int64),
+        "customer": rng.choice(customers, size=batch), "event_time": now, "ingested_at": now,
+        "valid": True, "origin": "b",
+    })  # fmt: skip
+    figures = {}
+    for name, state in (("empty", SilverState()), ("prefilled", prefilled)):
+        times = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            judge(frame, state, tuple(CONTRACTS))
+            times.append((time.perf_counter() - began) * 1000)
+        figures[name] = statistics.median(times)
+    return figures
+
+
+def stack_rss_mib(settings: Settings) -> float:
+    from retail.stack import Stack
+
+    return sum(s.rss_bytes for s in Stack(settings).status()) / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rates", default="5000,10000,20000", help="offered events/s, comma-separated")
+    parser.add_argument("--seconds", type=float, default=60, help="how long each rate is offered")
+    parser.add_argument("--producers", type=int, default=2, help="producer processes (generator shards)")
+    parser.add_argument("--trigger-seconds", type=float, default=1.0, help="the silver stream's trigger")
+    parser.add_argument("--naive", type=int, default=3000, help="messages for the naive consumer")
+    parser.add_argument("--history", type=int, default=10_000_000, help="events in the state for the cost figure")
+    args = parser.parse_args()
+
+    from retail.cassandra import CassandraTarget
+    from retail.jobs import spark_session, start_live, start_stream
+    from retail.kafka import ensure_topics
+
+    run = uuid.uuid4().hex[:8]
+    base = Settings().model_copy(update={"kafka_topic_prefix": f"rt{run}-", "cassandra_keyspace": f"rt{run}"})
+    live = base.model_copy(update={"lake_path": f"/bench/{run}/live"})
+    bronze_only = base.model_copy(update={"lake_path": f"/bench/{run}/bronze-only"})
+    ensure_topics(base)
+
+    spark = spark_session(live, "bench-realtime")
+    spark.sparkContext.setLogLevel("WARN")
+    spark.range(1000).selectExpr("sum(id)").collect()  # executors up before anything is timed
+    serving, silver = start_live(spark, live, args.trigger_seconds)
+    lag = Lag(base)
+    cluster = CassandraTarget.from_settings(base).connect()
+    session = cluster.connect(base.cassandra_keyspace)
+    phases = []
+    try:
+        for i, rate in enumerate(int(r) for r in args.rates.split(",")):
+            samples: list[tuple[float, int, int]] = []
+
+            def sample(samples=samples) -> None:
+                ends = lag.ends()
+                samples.append((time.time(), Lag.of(serving, ends), Lag.of(silver, ends)))
+
+            offered = offer(base, rate, args.seconds, args.producers, seed=100 + i, sample=sample)
+            drain_began = time.time()
+            while True:  # both queries catch up before the figures are read
+                ends = lag.ends()
+                if Lag.of(serving, ends) == 0 and Lag.of(silver, ends) == 0:
+                    break
+                if time.time() - drain_began > 600:
+                    raise SystemExit(f"the live pair did not catch up within 600 s after {rate:,} events/s")
+                if serving.exception() or silver.exception():
+                    raise SystemExit(f"a query failed: {serving.exception() or silver.exception()}")
+                time.sleep(0.5)
+            drain_s = time.time() - drain_began
+            window = (offered["began"], offered["ended"])
+            to_cassandra = cassandra_latency(session, *window)
+            to_silver, batches = silver_latency(spark, live, *window)
+            durations = [
+                p["durationMs"]["triggerExecution"] / 1000
+                for p in silver.recentProgress
+                if p["numInputRows"] and p["timestamp"] >= datetime.fromtimestamp(window[0], UTC).isoformat()[:19]
+            ]
+            phases.append({
+                "offered": rate, **{k: round(v, 1) for k, v in offered.items() if k in ("produce_rate",)},
+                "acked": offered["acked"], "failed": offered["failed"],
+                "processed_per_s": round(offered["acked"] / (offered["ended"] - offered["began"] + drain_s)),
+                "drain_s": round(drain_s, 1),
+                "lag_slope_serving": round(slope([(t, a) for t, a, _ in samples]), 1),
+                "lag_slope_silver": round(slope([(t, b) for t, _, b in samples]), 1),
+                "max_lag_serving": max((a for _, a, _ in samples), default=0),
+                "max_lag_silver": max((b for _, _, b in samples), default=0),
+                "cassandra_rows": len(to_cassandra), "cassandra_s": quantiles(to_cassandra),
+                "silver_rows": len(to_silver), "silver_s": quantiles(to_silver), "silver_batches": batches,
+                "batch_s": quantiles(durations),
+            })  # fmt: skip
+            print(json.dumps(phases[-1]))
+        jobs = jobs_per_batch(spark, str(silver.id))
+        rss = stack_rss_mib(base)
+    finally:
+        for query in (serving, silver):
+            if query.isActive:
+                query.stop()
+        cluster.shutdown()
+
+    total = sum(p["acked"] for p in phases)
+    began = time.perf_counter()
+    baseline = start_stream(spark, bronze_only, trigger_seconds=None)
+    baseline.awaitTermination()
+    bronze_rate = total / (time.perf_counter() - began)
+    spark.stop()
+    naive_rate = naive_consumer(base, f"rt{run}naive", args.naive)
+    cost = judge_cost(args.history)
+
+    steady = [p for p in phases if p["lag_slope_silver"] <= 0.02 * p["offered"] and p["failed"] == 0]
+    best = max(steady, key=lambda p: p["offered"]) if steady else max(phases, key=lambda p: p["processed_per_s"])
+    at_10k = next((p for p in phases if p["offered"] == 10_000), best)
+    print()
+    print(f"{'offered/s':>10} {'produced/s':>10} {'lag slope srv/silver':>21} {'Cassandra p50/p95/p99 s':>24} "
+          f"{'silver p50/p95/p99 s':>21} {'batch p50 s':>11}")  # fmt: skip
+    for p in phases:
+        c, s = p["cassandra_s"], p["silver_s"]
+        print(f"{p['offered']:>10,} {p['produce_rate']:>10,.0f} {p['lag_slope_serving']:>10.0f}/"
+              f"{p['lag_slope_silver']:<10.0f} {c['p50']:>8.2f}/{c['p95']:.2f}/{c['p99']:.2f}"
+              f"{s['p50']:>11.2f}/{s['p95']:.2f}/{s['p99']:.2f} {p['batch_s']['p50']:>11.2f}")  # fmt: skip
+    print(f"sustained (steady lag): {best['offered']:,} events/s offered; bronze-only catch-up {bronze_rate:,.0f}/s "
+          f"(live = {best['offered'] / bronze_rate:.2f}x); naive per-row consumer {naive_rate:,.0f}/s "
+          f"(live = {best['offered'] / naive_rate:.1f}x)")  # fmt: skip
+    print(f"silver jobs per micro-batch: median {statistics.median(jobs) if jobs else 'n/a'}; judging a 20k batch: "
+          f"{cost['empty']:.0f} ms with an empty state, {cost['prefilled']:.0f} ms with {args.history:,} events "
+          f"({cost['prefilled'] / cost['empty']:.2f}x); stack RSS {rss:,.0f} MiB")  # fmt: skip
+    print(json.dumps({
+        "events_per_s": best["offered"],
+        "p50_cassandra_s": at_10k["cassandra_s"]["p50"], "p95_cassandra_s": at_10k["cassandra_s"]["p95"],
+        "p99_cassandra_s": at_10k["cassandra_s"]["p99"], "p95_silver_s": at_10k["silver_s"]["p95"],
+        "bronze_only_per_s": round(bronze_rate), "naive_per_s": round(naive_rate),
+        "jobs_per_batch": statistics.median(jobs) if jobs else None,
+        "judge_ms_empty": round(cost["empty"], 1), "judge_ms_history": round(cost["prefilled"], 1),
+        "history": args.history, "stack_rss_mib": round(rss), "phases": phases,
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
