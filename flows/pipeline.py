@@ -30,6 +30,8 @@ def retail_pipeline(
     gold = build_gold(settings)
     publish_gold_report(gold)
     publish_freshness_report(settings)
-    print(f"seed {seed}: {sent['acked']:,} events sent, {streamed['rows']:,} streamed, {len(batches)} CSV files, "
-          f"gold {gold['build_id']} (revenue {gold['headline']['revenue']})")  # fmt: skip
+    print(
+        f"seed {seed}: {sent['acked']:,} events sent, {streamed['rows']:,} streamed ({streamed['mode']}), "
+        f"{len(batches)} CSV files, gold {gold['build_id']} (revenue {gold['headline']['revenue']})"
+    )
     return {"seed": seed, "kafka": sent, "stream": streamed, "csv": batches, "gold": gold}

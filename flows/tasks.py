@@ -4,6 +4,7 @@ timeout. Flows only put them in order."""
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -62,18 +63,35 @@ def write_csv_batch(count: int, seed: int, bad_fraction: float, start_days_ago: 
 
 
 @task(retries=2, retry_delay_seconds=10, timeout_seconds=3600, cache_policy=NO_CACHE)
-def catch_up_stream(settings: Settings, max_offsets: int | None = None) -> dict:
-    """Runs the Kafka stream into bronze and silver until it has caught up (availableNow); returns the batches run
-    and rows read. A retry resumes from the checkpoint: nothing twice, nothing lost."""
+def catch_up_stream(settings: Settings, max_offsets: int | None = None, live_wait_s: float = 1800) -> dict:
+    """Brings bronze and silver up to Kafka's end. When the live stream runs (it holds the stream slot), waits until
+    it has caught up; else runs the stream until caught up (availableNow). Returns how: the mode, batches run and
+    rows read. A retry resumes from the checkpoint: nothing twice, nothing lost."""
     from retail.jobs import start_stream
 
-    with concurrency(STREAM_SLOT):
-        query = start_stream(_spark(settings), settings, trigger_seconds=None, max_offsets=max_offsets, silver=True)
-        query.awaitTermination()
+    try:
+        with concurrency(STREAM_SLOT, timeout_seconds=20):
+            query = start_stream(_spark(settings), settings, trigger_seconds=None, max_offsets=max_offsets, silver=True)
+            query.awaitTermination()
+    except TimeoutError:
+        return _wait_for_live_stream(settings, live_wait_s)
     if query.exception():
         raise RuntimeError(f"the stream failed: {query.exception()}")
     progress = query.recentProgress
-    return {"batches": len(progress), "rows": sum(p["numInputRows"] for p in progress)}
+    return {"mode": "catch-up", "batches": len(progress), "rows": sum(p["numInputRows"] for p in progress)}
+
+
+def _wait_for_live_stream(settings: Settings, deadline_s: float) -> dict:
+    from retail.stream_status import stream_status
+
+    began = time.monotonic()
+    first = stream_status(settings)
+    while (status := stream_status(settings)).total_lag:
+        if time.monotonic() - began > deadline_s:
+            raise TimeoutError(f"the live stream still lags {status.total_lag:,} records after {deadline_s:.0f} s")
+        time.sleep(2)
+    batches = (status.last_batch or 0) - (first.last_batch or 0)
+    return {"mode": "live", "batches": batches, "rows": first.total_lag}
 
 
 @task(retries=1, retry_delay_seconds=10, timeout_seconds=1800, cache_policy=NO_CACHE)

@@ -1,5 +1,6 @@
-"""How the Kafka stream stands, read from its checkpoint on HDFS (through WebHDFS) and from Kafka: the last
-committed micro-batch, when it was committed, and the consumer lag per topic."""
+"""How the streaming queries stand, read from their checkpoints on HDFS (through WebHDFS) and from Kafka: the last
+committed micro-batch, when it was committed, the events/s between the last two commits, and the consumer lag per
+topic; and the serving query's freshness (produce -> Cassandra) as its batches recorded it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from urllib.parse import urlparse
 from retail.settings import Settings
 
 CHECKPOINT = ("_checkpoints", "bronze_kafka")
+SERVING_CHECKPOINT = ("_checkpoints", "serving_cassandra")  # retail.jobs.start_serving's
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class StreamStatus:
     last_batch: int | None
     last_commit: datetime | None
     lag: dict[str, int]
+    events_per_s: float | None = None  # records between the last two commits over the time between them
 
     @property
     def total_lag(self) -> int:
@@ -31,8 +34,9 @@ class StreamStatus:
         return ((now or datetime.now(UTC)) - self.last_commit).total_seconds()
 
 
-def stream_status(settings: Settings) -> StreamStatus:
-    """Returns the stream's status; raises RuntimeError when HDFS or Kafka does not answer."""
+def stream_status(settings: Settings, checkpoint: tuple[str, ...] = CHECKPOINT) -> StreamStatus:
+    """Returns the status of the query with ``checkpoint`` (default: the bronze + silver stream); raises
+    RuntimeError when HDFS or Kafka does not answer."""
     import fsspec
     from confluent_kafka import Consumer, TopicPartition
 
@@ -44,18 +48,21 @@ def stream_status(settings: Settings) -> StreamStatus:
         raise RuntimeError(f"WebHDFS at {webhdfs} does not answer: is HDFS up? (`retail stack status`)")
     url = urlparse(webhdfs)
     fs = fsspec.filesystem("webhdfs", host=url.hostname, port=url.port, user="retail")
-    root = "/".join([settings.lake_path.rstrip("/"), *CHECKPOINT])
+    root = "/".join([settings.lake_path.rstrip("/"), *checkpoint])
     commits = [c for c in fs.ls(f"{root}/commits", detail=True) if c["name"].rsplit("/", 1)[-1].isdigit()] if fs.exists(
         f"{root}/commits") else []  # fmt: skip
     committed: dict[str, dict[str, int]] = {}
-    last_batch = last_commit = None
+    last_batch = last_commit = rate = None
     if commits:
-        newest = max(commits, key=lambda c: int(c["name"].rsplit("/", 1)[-1]))
+        newest, *older = sorted(commits, key=lambda c: -int(c["name"].rsplit("/", 1)[-1]))
         last_batch = int(newest["name"].rsplit("/", 1)[-1])
         last_commit = datetime.fromtimestamp(newest["modificationTime"] / 1000, UTC)
-        # An offsets file: a version line, the batch's metadata, then the end offsets of its sources.
-        with fs.open(f"{root}/offsets/{last_batch}", "rb") as f:
-            committed = json.loads(f.read().decode().splitlines()[2])
+        committed = _offsets(fs, root, last_batch)
+        if older:
+            previous = older[0]
+            seconds = (newest["modificationTime"] - previous["modificationTime"]) / 1000
+            before = _offsets(fs, root, int(previous["name"].rsplit("/", 1)[-1]))
+            rate = (_total(committed) - _total(before)) / seconds if seconds > 0 else None
     topics = [settings.kafka_topic_prefix + c.topic for c in CONTRACTS.values()]
     consumer = Consumer({"bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
                          "group.id": "retail-stream-status", "enable.auto.commit": False})  # fmt: skip
@@ -71,4 +78,54 @@ def stream_status(settings: Settings) -> StreamStatus:
             lag[topic] = behind
     finally:
         consumer.close()
-    return StreamStatus(last_batch, last_commit, lag)
+    return StreamStatus(last_batch, last_commit, lag, rate)
+
+
+def _offsets(fs, root: str, batch: int) -> dict[str, dict[str, int]]:
+    # An offsets file: a version line, the batch's metadata, then the end offsets of its sources.
+    with fs.open(f"{root}/offsets/{batch}", "rb") as f:
+        return json.loads(f.read().decode().splitlines()[2])
+
+
+def _total(offsets: dict[str, dict[str, int]]) -> int:
+    return sum(int(o) for partitions in offsets.values() for o in partitions.values())
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Produce -> readable in Cassandra over the serving query's newest batches (seconds), and their rows."""
+
+    batches: int
+    rows: int
+    p50_s: float
+    p95_s: float
+    newest: datetime
+
+
+def serving_freshness(settings: Settings, batches: int = 20) -> Freshness | None:
+    """Returns the freshness the serving query recorded over its newest ``batches`` (None before its first)."""
+    from cassandra import InvalidRequest
+
+    from retail.cassandra import SERVING_PROGRESS, SERVING_QUERY
+    from retail.cassandra.client import CassandraTarget
+
+    cluster = CassandraTarget.from_settings(settings).connect()
+    try:
+        session = cluster.connect()
+        rows = session.execute(
+            f"SELECT rows, p50_s, p95_s, written_at FROM {settings.cassandra_keyspace}.{SERVING_PROGRESS.name}"
+            " WHERE query = %s LIMIT %s",
+            (SERVING_QUERY, batches),
+        ).all()
+    except InvalidRequest:  # no keyspace or table yet: the serving query never ran
+        return None
+    finally:
+        cluster.shutdown()
+    if not rows:
+        return None
+    total = sum(r.rows for r in rows)
+    # Row-weighted means of the batches' quantiles: close to the quantiles over all their rows when batches agree.
+    p50 = sum(r.p50_s * r.rows for r in rows) / total
+    p95 = sum(r.p95_s * r.rows for r in rows) / total
+    newest = max(r.written_at for r in rows).replace(tzinfo=UTC)
+    return Freshness(len(rows), total, p50, p95, newest)

@@ -97,12 +97,29 @@ SALES_PER_MINUTE = Table(
     ("sale_date",),
     (("minute", "DESC"), ("batch_id", "ASC")),
 )
+# Freshness of the serving query, one row per micro-batch: when it was written and how long its rows took from
+# their producer to here (``retail bronze status`` reads the newest).
+SERVING_QUERY = "serving_cassandra"  # the serving query's name, and its row in SERVING_PROGRESS
+SERVING_PROGRESS = Table(
+    "serving_progress",
+    (
+        ("query", "text"),
+        ("batch_id", "bigint"),
+        ("written_at", "timestamp"),
+        ("rows", "int"),
+        ("p50_s", "double"),
+        ("p95_s", "double"),
+        ("max_s", "double"),
+    ),
+    ("query",),
+    (("batch_id", "DESC"),),
+)
 TABLE_OF_ENTITY = {
     CUSTOMERS.entity: CUSTOMER_BY_ID,
     PURCHASES.entity: PURCHASES_BY_CUSTOMER,
     CLICKSTREAM.entity: CLICKSTREAM_BY_SESSION,
 }
-TABLES = (*TABLE_OF_ENTITY.values(), SALES_PER_MINUTE)
+TABLES = (*TABLE_OF_ENTITY.values(), SALES_PER_MINUTE, SERVING_PROGRESS)
 
 
 class SchemaMismatch(RuntimeError):

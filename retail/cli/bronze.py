@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -80,3 +81,49 @@ def ingest(
                           + ("; the file has no data lines" if report.rows == 0 else ""))  # fmt: skip
         for entity, counts in (report.silver or {}).items():
             console.print(f"  silver {entity}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
+@app.command()
+def status(
+    watch: Annotated[bool, typer.Option("--watch", help="refresh every second until Ctrl-C")] = False,
+) -> None:
+    """Show the live queries: last batch and its age, events/s, consumer lag and produce -> Cassandra latency."""
+    from rich.live import Live
+
+    from retail.stream_status import CHECKPOINT, SERVING_CHECKPOINT, serving_freshness, stream_status
+
+    settings = load_settings()
+
+    def table():
+        from rich.table import Table
+
+        grid = Table("query", "last batch", "age s", "events/s", "lag", "produce → readable p50 / p95")
+        try:
+            serving, silver = stream_status(settings, SERVING_CHECKPOINT), stream_status(settings, CHECKPOINT)
+            freshness = serving_freshness(settings)
+        except Exception as err:  # noqa: BLE001 - a service that does not answer is what this command reports
+            grid.add_row("[red]unavailable[/]", str(err), "", "", "", "")
+            return grid
+        latency = "-" if freshness is None else f"{freshness.p50_s:.2f} s / {freshness.p95_s:.2f} s (Cassandra)"
+        for name, s, fresh in (("serving → Cassandra", serving, latency), ("bronze + silver", silver, "")):
+            age = s.seconds_since_commit()
+            grid.add_row(
+                name,
+                "-" if s.last_batch is None else str(s.last_batch),
+                "-" if age is None else f"{age:.1f}",
+                "-" if s.events_per_s is None else f"{s.events_per_s:,.0f}",
+                f"{s.total_lag:,}",
+                fresh,
+            )
+        return grid
+
+    if not watch:
+        console.print(table())
+        return
+    with Live(table(), console=console, refresh_per_second=1) as live:
+        try:
+            while True:
+                time.sleep(1)
+                live.update(table())
+        except KeyboardInterrupt:
+            pass

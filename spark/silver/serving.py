@@ -8,23 +8,57 @@ higher timestamps (``retail.cassandra.writer``). So Cassandra converges to silve
 and a replay of any of its batches rewrites the same cells.
 
 Its checkpoint only says how far it has served; losing it replays from the earliest offset, which is harmless.
+Each micro-batch records its freshness in ``serving_progress``: how long its rows took from their producer until
+Cassandra acknowledged them (a latency histogram the executors fill as they write, read by the driver).
 """
 
 from __future__ import annotations
 
-from functools import partial, reduce
+import time
+from functools import reduce
 
+import numpy as np
 import pyspark.sql.functions as F
+from pyspark.accumulators import AccumulatorParam
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from retail.cassandra import CassandraTarget, Write, write_events
+from retail.cassandra import SERVING_PROGRESS, SERVING_QUERY, CassandraTarget, Write, session_for, write_events
 from retail.contracts import CONTRACTS
 from spark.bronze.job import kafka_source
 from spark.bronze.transforms import kafka_to_bronze
 from spark.silver.transforms import parse_payload, serving_columns, typed, violations
 
-QUERY_NAME = "serving_cassandra"
+BUCKET_S = 0.01  # latency histogram: 10 ms buckets up to a minute, then one overflow bucket
+BUCKETS = 6001
+
+
+class Histogram(AccumulatorParam):
+    """Latency counts per bucket, summed over the executors' tasks."""
+
+    def zero(self, value: np.ndarray) -> np.ndarray:
+        return np.zeros(BUCKETS, dtype=np.int64)
+
+    def addInPlace(self, value1: np.ndarray, value2: np.ndarray) -> np.ndarray:
+        value1 += value2
+        return value1
+
+
+def quantile(histogram: np.ndarray, q: float) -> float:
+    """Returns the upper edge (s) of the bucket holding quantile ``q`` of a latency histogram."""
+    cumulative = np.cumsum(histogram)
+    return float(np.searchsorted(cumulative, q * cumulative[-1]) + 1) * BUCKET_S
+
+
+def _write_partition(rows, target: CassandraTarget, latencies) -> None:
+    rows = list(rows)
+    if not rows:
+        return
+    write_events(rows, target)
+    acked_ms = time.time() * 1000
+    seconds = (acked_ms - np.fromiter((r["produced_ms"] for r in rows), dtype=np.float64, count=len(rows))) / 1000
+    buckets = np.clip((seconds / BUCKET_S).astype(np.int64), 0, BUCKETS - 1)
+    latencies.add(np.bincount(buckets, minlength=BUCKETS))
 
 
 def servable(bronze: DataFrame) -> DataFrame:
@@ -46,13 +80,17 @@ def start_serving_stream(
     cassandra: CassandraTarget,
     topic_prefix: str = "",
     max_offsets_per_trigger: int | None = None,
-    query_name: str = QUERY_NAME,
+    query_name: str = SERVING_QUERY,
 ) -> StreamingQuery:
     """Starts the serving query: micro-batches back to back (no trigger interval), each written to Cassandra by
     the executors on their own long-lived sessions."""
 
-    def serve(batch: DataFrame, _batch_id: int) -> None:
-        servable(batch).foreachPartition(partial(write_events, target=cassandra))
+    def serve(batch: DataFrame, batch_id: int) -> None:
+        latencies = spark.sparkContext.accumulator(np.zeros(BUCKETS, dtype=np.int64), Histogram())
+        servable(batch).foreachPartition(lambda rows: _write_partition(rows, cassandra, latencies))
+        histogram = latencies.value
+        if histogram.sum():
+            _record_progress(cassandra, query_name, batch_id, histogram)
 
     source = kafka_source(spark, bootstrap_servers, topic_prefix, max_offsets_per_trigger)
     return (
@@ -64,3 +102,11 @@ def start_serving_stream(
         .trigger(processingTime="0 seconds")
         .start()
     )
+
+
+def _record_progress(cassandra: CassandraTarget, query_name: str, batch_id: int, histogram: np.ndarray) -> None:
+    session = session_for(cassandra)
+    statement = session.prepare(f"{SERVING_PROGRESS.insert(cassandra.keyspace)} USING TTL 86400")
+    slowest = np.flatnonzero(histogram)[-1] + 1
+    figures = (quantile(histogram, 0.5), quantile(histogram, 0.95), float(slowest) * BUCKET_S)
+    session.execute(statement, (query_name, batch_id, int(histogram.sum()), *figures))

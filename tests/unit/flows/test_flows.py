@@ -48,7 +48,9 @@ def test_pipeline_runs_every_step_in_order(monkeypatch, tmp_path):
     files = [str(tmp_path / f"batch-{e}.csv") for e in ("clickstream", "purchases", "customers")]
     monkeypatch.setattr(pipeline, "produce_events", fake("produce_events", {"acked": 100, "rate": 1}))
     monkeypatch.setattr(pipeline, "write_csv_batch", fake("write_csv_batch", files))
-    monkeypatch.setattr(pipeline, "catch_up_stream", fake("catch_up_stream", {"rows": 100, "batches": 1}))
+    monkeypatch.setattr(
+        pipeline, "catch_up_stream", fake("catch_up_stream", {"mode": "catch-up", "rows": 100, "batches": 1})
+    )
     monkeypatch.setattr(ingest, "ingest_csv_file", fake("ingest_csv_file", {}))
     monkeypatch.setattr(pipeline, "publish_quality_report", fake("publish_quality_report", None))
     monkeypatch.setattr(pipeline, "build_gold", fake("build_gold", GOLD))
