@@ -42,7 +42,8 @@ from retail.settings import Settings
 QUANTILES = (0.5, 0.95, 0.99)
 
 
-def producer_shard(settings: Settings, seed: int, shard: int, shards: int, rate: float, seconds: float, barrier):
+def producer_shard(settings: Settings, seed: int, shard: int, shards: int, rate: float, seconds: float, barrier,
+                   results) -> None:  # fmt: skip
     """Runs in its own process: generates its shard's records first, then offers them at ``rate`` for ``seconds``."""
     from retail.generator import GeneratorConfig, generate
     from retail.kafka import produce
@@ -52,7 +53,7 @@ def producer_shard(settings: Settings, seed: int, shard: int, shards: int, rate:
     barrier.wait()
     with tempfile.TemporaryDirectory() as tmp:
         report = produce(records, settings, Path(tmp) / "ledger.jsonl", rate=rate)
-    return report.acked, report.failed, report.seconds
+    results.put((report.acked, report.failed, report.seconds))
 
 
 def _recent() -> datetime:
@@ -62,18 +63,27 @@ def _recent() -> datetime:
 def offer(settings: Settings, rate: int, seconds: float, producers: int, seed: int, sample) -> dict:
     """Offers ``rate`` events/s from ``producers`` processes; calls ``sample()`` every second meanwhile."""
     ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(producers + 1)
-    with ctx.Pool(producers) as pool:
-        shards = [
-            pool.apply_async(producer_shard, (settings, seed, i, producers, rate / producers, seconds, barrier))
-            for i in range(producers)
-        ]
-        barrier.wait()
-        began = time.time()
-        while not all(s.ready() for s in shards):
-            sample()
-            time.sleep(max(0.0, 1.0 - (time.time() - began) % 1.0))
-        results = [s.get() for s in shards]
+    barrier, queue = ctx.Barrier(producers + 1), ctx.Queue()
+    shards = [
+        ctx.Process(
+            target=producer_shard, args=(settings, seed, i, producers, rate / producers, seconds, barrier, queue)
+        )
+        for i in range(producers)
+    ]
+    for shard in shards:
+        shard.start()
+    barrier.wait(timeout=600)
+    began = time.time()
+    results = []
+    while len(results) < producers:
+        sample()
+        time.sleep(max(0.0, 1.0 - (time.time() - began) % 1.0))
+        while not queue.empty():
+            results.append(queue.get())
+        if any(s.exitcode not in (None, 0) for s in shards):
+            raise SystemExit("a producer process failed")
+    for shard in shards:
+        shard.join()
     acked = sum(r[0] for r in results)
     return {
         "began": began,
@@ -232,7 +242,9 @@ def judge_cost(history: int, batch: int = 20_000, repeats: int = 5) -> dict[str,
     if history:
         entity = entities[rng.integers(0, 3, size=history)]
         keys = rng.integers(-(2**63), 2**63 - 1, size=history, dtype=np.int64)
-        seen = pd.DataFrame({"kind": "seen", "entity": entity, "key": keys, "hash": keys, "ingested_at": now - 10**9})
+        seen = pd.DataFrame(
+            {"kind": "seen", "entity": entity, "key": keys, "hash": keys, "event_time": now, "ingested_at": now - 10**9}
+        )
         prefilled.apply(seen)
         prefilled.apply(pd.DataFrame({"kind": "customer", "customer": customers, "ingested_at": now - 10**9}))
     frame = pd.DataFrame({
