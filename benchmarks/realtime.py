@@ -360,7 +360,9 @@ def main() -> None:
     cost = judge_cost(args.history)
 
     steady = [p for p in phases if p["lag_slope_silver"] <= 0.02 * p["offered"] and p["failed"] == 0]
-    best = max(steady, key=lambda p: p["offered"]) if steady else max(phases, key=lambda p: p["processed_per_s"])
+    # The highest offered rate the live pair kept up with; when it kept up with none, what it processed at best.
+    sustained = max((p["offered"] for p in steady), default=max(p["processed_per_s"] for p in phases))
+    best = max(phases, key=lambda p: p["processed_per_s"])
     at_10k = next((p for p in phases if p["offered"] == 10_000), best)
     print()
     print(f"{'offered/s':>10} {'produced/s':>10} {'lag slope srv/silver':>21} {'Cassandra p50/p95/p99 s':>24} "
@@ -370,14 +372,15 @@ def main() -> None:
         print(f"{p['offered']:>10,} {p['produce_rate']:>10,.0f} {p['lag_slope_serving']:>10.0f}/"
               f"{p['lag_slope_silver']:<10.0f} {c['p50']:>8.2f}/{c['p95']:.2f}/{c['p99']:.2f}"
               f"{s['p50']:>11.2f}/{s['p95']:.2f}/{s['p99']:.2f} {p['batch_s']['p50']:>11.2f}")  # fmt: skip
-    print(f"sustained (steady lag): {best['offered']:,} events/s offered; bronze-only catch-up {bronze_rate:,.0f}/s "
-          f"(live = {best['offered'] / bronze_rate:.2f}x); naive per-row consumer {naive_rate:,.0f}/s "
-          f"(live = {best['offered'] / naive_rate:.1f}x)")  # fmt: skip
+    kept = "kept up with" if steady else "kept up with no offered rate; processed at best"
+    print(f"live pair {kept} {sustained:,} events/s; bronze-only catch-up {bronze_rate:,.0f}/s "
+          f"(live = {sustained / bronze_rate:.2f}x); naive per-row consumer {naive_rate:,.0f}/s "
+          f"(live = {sustained / naive_rate:.1f}x)")  # fmt: skip
     print(f"silver jobs per micro-batch: median {statistics.median(jobs) if jobs else 'n/a'}; judging a 20k batch: "
           f"{cost['empty']:.0f} ms with an empty state, {cost['prefilled']:.0f} ms with {args.history:,} events "
           f"({cost['prefilled'] / cost['empty']:.2f}x); stack RSS {rss:,.0f} MiB")  # fmt: skip
     print(json.dumps({
-        "events_per_s": best["offered"],
+        "events_per_s": sustained, "sustained": bool(steady), "best_processed_per_s": best["processed_per_s"],
         "p50_cassandra_s": at_10k["cassandra_s"]["p50"], "p95_cassandra_s": at_10k["cassandra_s"]["p95"],
         "p99_cassandra_s": at_10k["cassandra_s"]["p99"], "p95_silver_s": at_10k["silver_s"]["p95"],
         "bronze_only_per_s": round(bronze_rate), "naive_per_s": round(naive_rate),

@@ -69,6 +69,7 @@ def start_kafka_stream(
     reader = kafka_source(spark, bootstrap_servers, topic_prefix, max_offsets_per_trigger)
 
     def land(batch: DataFrame, batch_id: int) -> None:
+        spark.sparkContext.setLocalProperty("spark.scheduler.pool", query_name)  # fair beside a serving query
         # One pass: the micro-batch is read from Kafka once and feeds bronze and, when asked, silver.
         batch = batch.persist()
         try:

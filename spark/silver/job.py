@@ -135,10 +135,16 @@ class SilverJob:
             if c.entity in entities or (c is PURCHASES and CUSTOMERS.entity in entities)
         )
         own = self._sync(batch_id)
-        checked = reduce(
-            lambda a, b: a.unionByName(b, allowMissingColumns=True),
-            (_keyed(bronze, CONTRACTS[e], retried=False) for e in wanted),
-        ).persist()
+        # As many partitions as task slots: every later job (each output's write) runs that many tasks, not one per
+        # Kafka partition and entity, and writes that many files per partition folder.
+        checked = (
+            reduce(
+                lambda a, b: a.unionByName(b, allowMissingColumns=True),
+                (_keyed(bronze, CONTRACTS[e], retried=False) for e in wanted),
+            )
+            .coalesce(self.spark.sparkContext.defaultParallelism)
+            .persist()
+        )
         try:
             judgement = judge(_keys_of(checked), self.state, wanted)
             retried = judgement.rows[judgement.rows["retried"]]

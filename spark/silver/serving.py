@@ -84,6 +84,8 @@ def start_serving_stream(
     the executors on their own long-lived sessions."""
 
     def serve(batch: DataFrame, batch_id: int) -> None:
+        # Its own pool: under fair scheduling its short tasks go in between a long silver batch's, not after it.
+        spark.sparkContext.setLocalProperty("spark.scheduler.pool", query_name)
         written = batch.mapInArrow(partial(_write_batches, target=cassandra), WRITTEN).collect()
         histogram = np.zeros(BUCKETS, dtype=np.int64)
         for row in written:
