@@ -57,7 +57,7 @@ def main() -> None:
     query = start_stream(spark, settings, trigger_seconds=None)
     query.awaitTermination()
     bronze_s = time.perf_counter() - began
-    landed = spark.read.parquet(settings.lake_uri("bronze", "kafka")).count()
+    landed = spark.read.parquet(settings.lake().bronze_kafka).count()
     spark.stop()
 
     print(f"records: {n:,} ({args.bad_fraction:.0%} bad); bronze rows landed: {landed:,}; plain read saw {read:,}")

@@ -76,13 +76,14 @@ def main() -> None:
 
     import pyspark.sql.functions as F
 
+    from retail.lake import LakeLayout
     from spark.session import build_session
     from spark.silver.job import SilverTargets, process_batch
 
     # Local mode runs the executors inside the driver JVM: give it the memory a 1M-record batch needs.
     spark = build_session("bench-gold-silver", "local[2]", conf={"spark.driver.memory": "6g"})
     spark.sparkContext.setLogLevel("ERROR")
-    targets = SilverTargets.under(lake.resolve().as_uri())
+    targets = SilverTargets.under(LakeLayout(lake.resolve().as_uri()))
     began = time.perf_counter()
     for i, path in enumerate(sorted(bronze.glob("*.parquet"))):
         batch = spark.read.parquet(path.resolve().as_uri()).withColumn("batch_id", F.lit(str(i)))

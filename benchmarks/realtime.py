@@ -42,13 +42,12 @@ from retail.settings import Settings
 QUANTILES = (0.5, 0.95, 0.99)
 
 
-def producer_shard(settings: Settings, seed: int, shard: int, shards: int, rate: float, seconds: float, barrier,
-                   results) -> None:  # fmt: skip
+def producer_shard(settings: Settings, shard: int, shards: int, rate: float, seconds: float, barrier, results) -> None:
     """Runs in its own process: generates its shard's records first, then offers them at ``rate`` for ``seconds``."""
     from retail.generator import GeneratorConfig, generate
     from retail.kafka import produce
 
-    config = GeneratorConfig(seed=seed, bad_fraction=0.05, shard=shard, shards=shards, start=_recent())
+    config = GeneratorConfig(seed=1, bad_fraction=0.05, shard=shard, shards=shards, start=_recent())
     records = list(itertools.islice(generate(config), int(rate * seconds)))
     barrier.wait()
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,15 +59,18 @@ def _recent() -> datetime:
     return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
 
 
-def offer(settings: Settings, rate: int, seconds: float, producers: int, seed: int, sample) -> dict:
-    """Offers ``rate`` events/s from ``producers`` processes; calls ``sample()`` every second meanwhile."""
+def offer(settings: Settings, rate: int, seconds: float, producers: int, phase: tuple[int, int], sample) -> dict:
+    """Offers ``rate`` events/s from ``producers`` processes; calls ``sample()`` every second meanwhile. Phase ``i``
+    of ``n`` generates its own shards of one seed: no phase repeats another's events."""
+    i, n = phase
     ctx = mp.get_context("spawn")
     barrier, queue = ctx.Barrier(producers + 1), ctx.Queue()
     shards = [
         ctx.Process(
-            target=producer_shard, args=(settings, seed, i, producers, rate / producers, seconds, barrier, queue)
+            target=producer_shard,
+            args=(settings, i * producers + k, n * producers, rate / producers, seconds, barrier, queue),
         )
-        for i in range(producers)
+        for k in range(producers)
     ]
     for shard in shards:
         shard.start()
@@ -151,13 +153,13 @@ def silver_latency(spark, settings: Settings, began: float, ended: float) -> tup
     import pyspark.sql.functions as F
 
     counts = (
-        spark.read.parquet(settings.lake_uri("_audit", "batch_counts"))
+        spark.read.parquet(settings.lake().batch_counts)
         .groupBy("batch_id")
         .agg(F.max("recorded_at").alias("committed"))
     )
     rows = None
     for entity in CONTRACTS:
-        frame = spark.read.parquet(settings.lake_uri("silver", entity)).select("batch_id", "kafka_timestamp")
+        frame = spark.read.parquet(settings.lake().silver(entity)).select("batch_id", "kafka_timestamp")
         rows = frame if rows is None else rows.unionByName(frame)
     window = (F.col("kafka_timestamp") >= datetime.fromtimestamp(began, UTC)) & (
         F.col("kafka_timestamp") <= datetime.fromtimestamp(ended, UTC)
@@ -278,6 +280,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="how long each rate is offered")
     parser.add_argument("--producers", type=int, default=2, help="producer processes (generator shards)")
     parser.add_argument("--trigger-seconds", type=float, default=1.0, help="the silver stream's trigger")
+    parser.add_argument("--warmup-seconds", type=float, default=30, help="1,000 events/s before the figures count")
     parser.add_argument("--naive", type=int, default=3000, help="messages for the naive consumer")
     parser.add_argument("--history", type=int, default=10_000_000, help="events in the state for the cost figure")
     args = parser.parse_args()
@@ -299,27 +302,35 @@ def main() -> None:
     lag = Lag(base)
     cluster = CassandraTarget.from_settings(base).connect()
     session = cluster.connect(base.cassandra_keyspace)
-    phases = []
+    phases, warm = [], {"acked": 0}
+
+    def drain(what: str) -> float:
+        """Waits until both queries have read everything there is; returns how long that took."""
+        began = time.time()
+        while True:
+            ends = lag.ends()
+            if Lag.of(serving, ends) == 0 and Lag.of(silver, ends) == 0:
+                return time.time() - began
+            if time.time() - began > 900:
+                raise SystemExit(f"the live pair did not catch up within 900 s after {what}")
+            if serving.exception() or silver.exception():
+                raise SystemExit(f"a query failed: {serving.exception() or silver.exception()}")
+            time.sleep(0.5)
+
     try:
-        for i, rate in enumerate(int(r) for r in args.rates.split(",")):
+        # Warm-up: executors' Python workers, sessions and prepared statements exist before anything counts.
+        rates = [int(r) for r in args.rates.split(",")]
+        warm = offer(base, 1000, args.warmup_seconds, args.producers, (0, len(rates) + 1), sample=lambda: None)
+        drain("the warm-up")
+        for i, rate in enumerate(rates, start=1):
             samples: list[tuple[float, int, int]] = []
 
             def sample(samples=samples) -> None:
                 ends = lag.ends()
                 samples.append((time.time(), Lag.of(serving, ends), Lag.of(silver, ends)))
 
-            offered = offer(base, rate, args.seconds, args.producers, seed=100 + i, sample=sample)
-            drain_began = time.time()
-            while True:  # both queries catch up before the figures are read
-                ends = lag.ends()
-                if Lag.of(serving, ends) == 0 and Lag.of(silver, ends) == 0:
-                    break
-                if time.time() - drain_began > 600:
-                    raise SystemExit(f"the live pair did not catch up within 600 s after {rate:,} events/s")
-                if serving.exception() or silver.exception():
-                    raise SystemExit(f"a query failed: {serving.exception() or silver.exception()}")
-                time.sleep(0.5)
-            drain_s = time.time() - drain_began
+            offered = offer(base, rate, args.seconds, args.producers, (i, len(rates) + 1), sample=sample)
+            drain_s = drain(f"{rate:,} events/s")
             window = (offered["began"], offered["ended"])
             to_cassandra = cassandra_latency(session, *window)
             to_silver, batches = silver_latency(spark, live, *window)
@@ -350,7 +361,7 @@ def main() -> None:
                 query.stop()
         cluster.shutdown()
 
-    total = sum(p["acked"] for p in phases)
+    total = warm["acked"] + sum(p["acked"] for p in phases)  # the bronze-only catch-up reads the warm-up too
     began = time.perf_counter()
     baseline = start_stream(spark, bronze_only, trigger_seconds=None)
     baseline.awaitTermination()

@@ -70,7 +70,7 @@ def main() -> None:
     spark.range(1000).selectExpr("sum(id)").collect()  # warm-up: executors up before anything is timed
     bronze_s = catch_up(spark, bronze_only, silver=False)
     silver_s = catch_up(spark, with_silver, silver=True)
-    silver_rows = sum(spark.read.parquet(with_silver.lake_uri("silver", e)).count() for e in ("customers", "purchases",
+    silver_rows = sum(spark.read.parquet(with_silver.lake().silver(e)).count() for e in ("customers", "purchases",
                                                                                             "clickstream"))  # fmt: skip
 
     template = next(r.payload for r in records if r.entity == "purchases" and r.kind == "valid")

@@ -98,10 +98,10 @@ def _wait_for_live_stream(settings: Settings, deadline_s: float) -> dict:
 def ingest_csv_file(settings: Settings, path: str, entity: str) -> dict:
     """Lands one CSV file in bronze and silver (a file already ingested adds nothing); returns its counts."""
     from retail.jobs import silver_targets
-    from spark.bronze.job import ingest_csv
+    from spark.ingest import ingest_csv
 
-    report = ingest_csv(_spark(settings), Path(path), entity, landing_root=settings.lake_uri("landing", "csv"),
-                        bronze_root=settings.lake_uri("bronze", "csv"), silver=silver_targets(settings))  # fmt: skip
+    report = ingest_csv(_spark(settings), Path(path), entity, landing_root=settings.lake().landing_csv,
+                        bronze_root=settings.lake().bronze_csv, silver=silver_targets(settings))  # fmt: skip
     return {"file": path, "entity": entity, "rows": report.rows, "already_ingested": report.already_ingested,
             "parse_errors": report.parse_errors, "silver": report.silver}  # fmt: skip
 

@@ -3,8 +3,6 @@ The CLI, the flows, the tests and the benchmarks build their jobs through this m
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from retail.settings import Settings
 
 
@@ -29,7 +27,7 @@ def silver_targets(settings: Settings, serving: bool = False):
 
     cassandra = CassandraTarget.from_settings(settings)
     ensure_schema(cassandra, settings.cassandra_replication)
-    return replace(SilverTargets.under(settings.lake_uri(), cassandra), serving=serving)
+    return SilverTargets.under(settings.lake(), cassandra, serving)
 
 
 def start_stream(
@@ -43,13 +41,13 @@ def start_stream(
     """Starts the bronze stream with every path and topic taken from ``settings``; None runs availableNow; with
     ``silver`` each micro-batch also lands in silver and quarantine (and Cassandra: all of silver, or with
     ``serving`` only what a serving query beside it cannot know)."""
-    from spark.bronze.job import start_kafka_stream
+    from spark.ingest import start_kafka_stream
 
     return start_kafka_stream(
         spark,
         bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
-        bronze_root=settings.lake_uri("bronze", "kafka"),
-        checkpoint=settings.lake_uri("_checkpoints", "bronze_kafka"),
+        bronze_root=settings.lake().bronze_kafka,
+        checkpoint=settings.lake().checkpoint("bronze_kafka"),
         topic_prefix=settings.kafka_topic_prefix,
         trigger_seconds=trigger_seconds,
         max_offsets_per_trigger=max_offsets,
@@ -67,7 +65,7 @@ def start_serving(spark, settings: Settings, max_offsets: int | None = None):
     return start_serving_stream(
         spark,
         bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
-        checkpoint=settings.lake_uri("_checkpoints", "serving_cassandra"),
+        checkpoint=settings.lake().checkpoint("serving_cassandra"),
         cassandra=cassandra,
         topic_prefix=settings.kafka_topic_prefix,
         max_offsets_per_trigger=max_offsets,

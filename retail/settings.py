@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from retail.lake import LakeLayout
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -139,6 +141,10 @@ class Settings(BaseSettings):
     def lake_uri(self, *parts: str) -> str:
         """Returns the HDFS URI of a folder under the lake root, e.g. ``lake_uri("bronze", "kafka")``."""
         return "/".join([self.endpoints().hdfs_uri.rstrip("/") + "/" + self.lake_path.strip("/"), *parts])
+
+    def lake(self) -> LakeLayout:
+        """Returns the lake's layout under the configured root."""
+        return LakeLayout(self.lake_uri())
 
     def endpoints(self) -> Endpoints:
         """One resolved set of endpoints: explicit values win, the local stack's ports fill the rest."""

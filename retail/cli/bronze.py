@@ -34,7 +34,7 @@ def stream(
         console.print("serving query running: Cassandra within a second of each event")
     else:
         queries = (start_stream(spark, settings, None if once else trigger_seconds, max_offsets, silver),)
-    console.print(f"bronze stream running; writing {settings.lake_uri('bronze', 'kafka')}")
+    console.print(f"bronze stream running; writing {settings.lake().bronze_kafka}")
     try:
         if once:
             queries[0].awaitTermination()
@@ -61,15 +61,15 @@ def ingest(
     master: Master = None,
 ) -> None:
     """Land CSV batch files in bronze (and silver); a file already ingested (same content) adds nothing."""
-    from spark.bronze.job import ingest_csv
+    from spark.ingest import ingest_csv
 
     settings = load_settings()
     spark = spark_session(settings, "bronze-csv", master)
     targets = silver_targets(settings) if silver else None
     for file in files:
         try:
-            report = ingest_csv(spark, file, entity, landing_root=settings.lake_uri("landing", "csv"),
-                                bronze_root=settings.lake_uri("bronze", "csv"), silver=targets)  # fmt: skip
+            report = ingest_csv(spark, file, entity, landing_root=settings.lake().landing_csv,
+                                bronze_root=settings.lake().bronze_csv, silver=targets)  # fmt: skip
         except ValueError as err:
             raise fail(err) from err
         if report.already_ingested:

@@ -1,5 +1,5 @@
-"""Bronze IO: the Kafka stream and CSV batch files land in bronze Parquet on HDFS. The only module here that reads,
-writes or starts queries; it takes explicit arguments and never reads the environment.
+"""Bronze IO: Kafka records and CSV batch files land in bronze Parquet on HDFS (``spark.ingest`` starts the queries
+and routes on to silver). It takes explicit arguments and never reads the environment.
 
 Idempotence: every output is keyed by a batch id (a micro-batch's id, or a CSV file's content hash) and written
 with dynamic partition overwrite, so a replayed micro-batch or a re-ingested file replaces itself, never adds rows.
@@ -8,18 +8,15 @@ with dynamic partition overwrite, so a replayed micro-batch or a re-ingested fil
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, SparkSession, Window
-from pyspark.sql.streaming import StreamingQuery
 
 from retail.contracts import CONTRACTS
-from spark.bronze.transforms import csv_lines_to_bronze, kafka_to_bronze
+from spark.bronze.transforms import csv_lines_to_bronze
 from spark.hdfs import Lake
-from spark.silver.job import SilverTargets, process_batch, recorded_counts
-from spark.silver.transforms import csv_records
 
 PARTITIONS = ("entity", "ingest_date", "batch_id")
 
@@ -52,44 +49,6 @@ def kafka_source(
     return reader.load()
 
 
-def start_kafka_stream(
-    spark: SparkSession,
-    *,
-    bootstrap_servers: str,
-    bronze_root: str,
-    checkpoint: str,
-    topic_prefix: str = "",
-    trigger_seconds: float | None = 2.0,
-    max_offsets_per_trigger: int | None = None,
-    query_name: str = "bronze_kafka",
-    silver: SilverTargets | None = None,
-) -> StreamingQuery:
-    """Starts the bronze stream over every entity topic; ``trigger_seconds=None`` runs availableNow (catch up on
-    everything there is, then stop). With ``silver`` targets each micro-batch also goes through silver."""
-    reader = kafka_source(spark, bootstrap_servers, topic_prefix, max_offsets_per_trigger)
-
-    def land(batch: DataFrame, batch_id: int) -> None:
-        spark.sparkContext.setLocalProperty("spark.scheduler.pool", query_name)  # fair beside a serving query
-        # One pass: the micro-batch is read from Kafka once and feeds bronze and, when asked, silver.
-        batch = batch.persist()
-        try:
-            write_batch(batch, batch_id, bronze_root)
-            if silver is not None:
-                process_batch(spark, batch.withColumn("batch_id", F.lit(str(batch_id))), str(batch_id), silver)
-        finally:
-            batch.unpersist()
-
-    writer = (
-        kafka_to_bronze(reader, topic_prefix)
-        .writeStream.queryName(query_name)
-        .option("checkpointLocation", checkpoint)
-        .foreachBatch(land)
-    )
-    writer = writer.trigger(availableNow=True) if trigger_seconds is None else writer.trigger(
-        processingTime=f"{trigger_seconds} seconds")  # fmt: skip
-    return writer.start()
-
-
 @dataclass(frozen=True)
 class CsvIngestReport:
     """What one CSV file gave: rows landed in bronze, and how many of them could not be parsed, by reason."""
@@ -116,36 +75,9 @@ def file_batch_id(path: Path) -> str:
     return f"csv-{digest.hexdigest()[:20]}"
 
 
-def ingest_csv(
-    spark: SparkSession,
-    source: Path,
-    entity: str,
-    *,
-    landing_root: str,
-    bronze_root: str,
-    silver: SilverTargets | None = None,
-) -> CsvIngestReport:
+def land_csv(spark: SparkSession, source: Path, entity: str, *, landing_root: str, bronze_root: str) -> CsvIngestReport:
     """Copies a local CSV file to the HDFS landing folder and lands every data line in bronze (parsed or not);
-    returns the counts. A file already in bronze (same content) is left alone. With ``silver`` targets the file's
-    bronze rows then go through silver too, keyed by the same batch id: running it again replaces, never adds."""
-    report = _land_csv(spark, source, entity, landing_root=landing_root, bronze_root=bronze_root)
-    if silver is None or report.rows == 0:
-        return report
-    # The batch's counts are silver's last write: once they are there, the file went through silver already.
-    if report.already_ingested and (done := recorded_counts(spark, silver, report.batch_id)):
-        return replace(report, silver=done)
-    # Each entity's CSV rows have their own columns: read that entity's folder, not a schema picked from another.
-    bronze = (
-        spark.read.option("basePath", bronze_root)
-        .parquet(f"{bronze_root}/entity={entity}")
-        .where(F.col("batch_id") == report.batch_id)
-    )
-    counts = process_batch(spark, csv_records(bronze, CONTRACTS[entity]), report.batch_id, silver, (entity,))
-    return replace(report, silver=counts)
-
-
-def _land_csv(spark: SparkSession, source: Path, entity: str, *, landing_root: str, bronze_root: str
-              ) -> CsvIngestReport:  # fmt: skip
+    returns the counts. A file already in bronze (same content) is left alone."""
     if entity not in CONTRACTS:
         raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(CONTRACTS)}")
     batch_id = file_batch_id(source)

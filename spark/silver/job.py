@@ -30,6 +30,7 @@ from pyspark.sql import DataFrame, SparkSession
 from retail.cassandra import SALES_PER_MINUTE, CassandraTarget, Write, session_for, write_events
 from retail.cassandra.writer import run_concurrently
 from retail.contracts import CLICKSTREAM, CONTRACTS, CUSTOMERS, PURCHASES, Contract
+from retail.lake import LakeLayout
 from spark.hdfs import Lake
 from spark.silver.quality import gate
 from spark.silver.state import (
@@ -69,16 +70,10 @@ class SilverTargets:
     serving: bool = False
 
     @classmethod
-    def under(cls, lake: str, cassandra: CassandraTarget | None = None) -> SilverTargets:
-        """Returns the targets under one lake root (``hdfs://.../retail``)."""
-        audit = f"{lake}/_audit"
+    def under(cls, lake: LakeLayout, cassandra: CassandraTarget | None = None, serving: bool = False) -> SilverTargets:
+        """Returns the targets in a lake's layout."""
         return cls(
-            f"{lake}/silver",
-            f"{lake}/quarantine",
-            f"{audit}/batch_counts",
-            f"{audit}/released",
-            f"{lake}/_state/silver",
-            cassandra,
+            lake.silver_root, lake.quarantine, lake.batch_counts, lake.released, lake.silver_state, cassandra, serving
         )
 
     def silver(self, entity: str) -> str:

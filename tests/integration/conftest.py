@@ -114,7 +114,7 @@ def kill_stream_mid_run(spark, tmp_path):
                    "--trigger-seconds", "0.5", *extra]  # fmt: skip
         with log.open("wb") as out:
             stream = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        lake, commits = Lake(spark), settings.lake_uri("_checkpoints", "bronze_kafka", "commits")
+        lake, commits = Lake(spark), settings.lake().checkpoint("bronze_kafka") + "/commits"
         deadline = time.monotonic() + 240
         try:
             while len(lake.names(commits)) < committed:

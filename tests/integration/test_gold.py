@@ -38,8 +38,8 @@ def test_gold_headline_equals_a_recomputation_from_silver(silver_lake, spark):
 
     build = build_gold(settings)  # raises unless every model and dbt test passed
 
-    purchases = spark.read.parquet(settings.lake_uri("silver", "purchases"))
-    customers = spark.read.parquet(settings.lake_uri("silver", "customers"))
+    purchases = spark.read.parquet(settings.lake().silver("purchases"))
+    customers = spark.read.parquet(settings.lake().silver("customers"))
     per_day = purchases.groupBy(F.to_date("purchase_date").alias("day")).agg(F.sum("total_amount").alias("revenue"))
     orders = {r.customer_id: r.n for r in purchases.groupBy("customer_id").agg(F.count("*").alias("n")).collect()}
     all_customers = [r.customer_id for r in customers.select("customer_id").collect()]

@@ -10,7 +10,7 @@ from retail.generator import GeneratorConfig, generate
 from retail.generator.csv_files import write_csv
 from retail.jobs import start_stream
 from retail.kafka import ensure_topics, produce, read_ledger
-from spark.bronze.job import ingest_csv
+from spark.ingest import ingest_csv
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def catch_up(spark, settings) -> None:
 
 
 def landed(spark, settings) -> dict[tuple[str, int, int], bytes]:
-    rows = spark.read.parquet(settings.lake_uri("bronze", "kafka")).select("topic", "partition", "offset", "value")
+    rows = spark.read.parquet(settings.lake().bronze_kafka).select("topic", "partition", "offset", "value")
     collected = rows.collect()
     as_dict = {(r.topic, r.partition, r.offset): bytes(r.value) for r in collected}
     assert len(as_dict) == len(collected), "a Kafka record landed more than once"
@@ -65,7 +65,7 @@ def test_csv_file_lands_every_line_once_and_reingest_adds_nothing(isolated, spar
     customers = next(f for f in files if f.name == "batch-customers.csv")
     expected = [line for line in lines if line.entity == "customers"]
     assert {line.kind for line in expected} >= {"malformed_json", "unknown_field", "valid"}
-    roots = {"landing_root": isolated.lake_uri("landing", "csv"), "bronze_root": isolated.lake_uri("bronze", "csv")}
+    roots = {"landing_root": isolated.lake().landing_csv, "bronze_root": isolated.lake().bronze_csv}
 
     first = ingest_csv(spark, customers, "customers", **roots)
     again = ingest_csv(spark, customers, "customers", **roots)
@@ -85,7 +85,7 @@ def test_csv_file_lands_every_line_once_and_reingest_adds_nothing(isolated, spar
 
 
 def test_damaged_files_land_what_can_be_read(isolated, spark, tmp_path):
-    roots = {"landing_root": isolated.lake_uri("landing", "csv"), "bronze_root": isolated.lake_uri("bronze", "csv")}
+    roots = {"landing_root": isolated.lake().landing_csv, "bronze_root": isolated.lake().bronze_csv}
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     damaged = tmp_path / "damaged.csv"

@@ -18,8 +18,8 @@ from retail.generator import GeneratorConfig, generate
 from retail.generator.csv_files import write_csv
 from retail.jobs import silver_targets, start_serving, start_stream
 from retail.kafka import ensure_topics, produce, read_ledger
-from spark.bronze.job import ingest_csv
 from spark.hdfs import Lake
+from spark.ingest import ingest_csv
 from spark.silver.job import SilverTargets, outstanding_quarantine
 
 pytestmark = pytest.mark.integration
@@ -78,7 +78,7 @@ def test_the_same_after_kill_9_mid_run_and_a_restart(isolated, spark, tmp_path, 
     kill_stream_mid_run(isolated, "--silver", committed=2)
     catch_up(spark, isolated)
 
-    commits = spark.read.parquet(isolated.lake_uri("_audit", "batch_counts")).select("batch_id").distinct().count()
+    commits = spark.read.parquet(isolated.lake().batch_counts).select("batch_id").distinct().count()
     assert commits > 2, "the kill came after the whole run: nothing was tested"
     assert_matches_ledger(spark, isolated, records, kind_at)
 
@@ -102,7 +102,7 @@ def test_purchases_before_their_customers_wait_in_quarantine_and_are_released(is
 def test_csv_files_go_through_the_same_silver(isolated, spark, tmp_path):
     records = records_of(3000, seed=24)
     files, lines = write_csv(records, tmp_path, "batch")
-    roots = {"landing_root": isolated.lake_uri("landing", "csv"), "bronze_root": isolated.lake_uri("bronze", "csv")}
+    roots = {"landing_root": isolated.lake().landing_csv, "bronze_root": isolated.lake().bronze_csv}
     by_entity = {f.name.removesuffix(".csv").removeprefix("batch-"): f for f in files}
 
     reports = [
@@ -165,7 +165,7 @@ def primary_keys(spark, settings):
         cluster.shutdown()
     silver = {}
     for entity, table in TABLE_OF_ENTITY.items():
-        path = settings.lake_uri("silver", entity)
+        path = settings.lake().silver(entity)
         if not Lake(spark).exists(path):
             silver[entity] = []
             continue
@@ -221,7 +221,7 @@ def test_cassandra_converges_to_silver_whichever_path_writes_first(isolated, spa
 
 
 def targets(settings) -> SilverTargets:
-    return SilverTargets.under(settings.lake_uri())
+    return SilverTargets.under(settings.lake())
 
 
 def assert_matches_ledger(spark, isolated, records, kind_at, reasons=REASON) -> None:
@@ -231,7 +231,7 @@ def assert_matches_ledger(spark, isolated, records, kind_at, reasons=REASON) -> 
     silver = []
     for entity in CONTRACTS:
         rows = (
-            spark.read.parquet(isolated.lake_uri("silver", entity))
+            spark.read.parquet(isolated.lake().silver(entity))
             .select("event_id", "topic", "partition", "offset")
             .collect()
         )
@@ -257,7 +257,7 @@ def assert_matches_ledger(spark, isolated, records, kind_at, reasons=REASON) -> 
 
 def assert_counts_add_up(spark, isolated, records) -> None:
     counts = (
-        spark.read.parquet(isolated.lake_uri("_audit", "batch_counts"))
+        spark.read.parquet(isolated.lake().batch_counts)
         .groupBy("entity")
         .agg(*(F.sum(c).alias(c) for c in ("bronze_in", "released", "silver", "quarantined", "duplicate")))
     )
@@ -274,7 +274,7 @@ def assert_cassandra_matches_silver(spark, isolated) -> None:
     cassandra = CassandraTarget.from_settings(isolated).connect()
     try:
         session = cassandra.connect(isolated.cassandra_keyspace)
-        purchases = spark.read.parquet(isolated.lake_uri("silver", "purchases"))
+        purchases = spark.read.parquet(isolated.lake().silver("purchases"))
         minutes = purchases.select(F.date_trunc("minute", "purchase_date")).distinct().count()
         revenue = purchases.agg(F.sum("total_amount")).first()[0]
         sales = session.execute(f"SELECT minute, revenue FROM {SALES_PER_MINUTE.name}").all()

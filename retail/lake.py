@@ -1,0 +1,53 @@
+"""The lake's layout: every folder the platform writes on HDFS, named once, under one root URI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LakeLayout:
+    """The folders under a lake root (``hdfs://host:port/retail``); ``Settings().lake()`` gives the configured one."""
+
+    root: str
+
+    def _under(self, *parts: str) -> str:
+        return "/".join([self.root.rstrip("/"), *parts])
+
+    @property
+    def bronze_kafka(self) -> str:
+        return self._under("bronze", "kafka")
+
+    @property
+    def bronze_csv(self) -> str:
+        return self._under("bronze", "csv")
+
+    @property
+    def landing_csv(self) -> str:
+        return self._under("landing", "csv")
+
+    @property
+    def silver_root(self) -> str:
+        return self._under("silver")
+
+    def silver(self, entity: str) -> str:
+        return self._under("silver", entity)
+
+    @property
+    def quarantine(self) -> str:
+        return self._under("quarantine")
+
+    @property
+    def batch_counts(self) -> str:
+        return self._under("_audit", "batch_counts")
+
+    @property
+    def released(self) -> str:
+        return self._under("_audit", "released")
+
+    @property
+    def silver_state(self) -> str:
+        return self._under("_state", "silver")
+
+    def checkpoint(self, query: str) -> str:
+        return self._under("_checkpoints", query)

@@ -1,0 +1,87 @@
+"""Ingestion: Kafka micro-batches and CSV files through bronze and, when asked, on to silver. The one place where
+the two layers meet: bronze (``spark.bronze.job``) knows nothing of silver.
+
+Idempotence: every output is keyed by a batch id (a micro-batch's id, or a CSV file's content hash), so a replayed
+micro-batch or a re-ingested file replaces itself, never adds rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pyspark.sql.functions as F
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import StreamingQuery
+
+from retail.contracts import CONTRACTS
+from spark.bronze.job import CsvIngestReport, kafka_source, land_csv, write_batch
+from spark.bronze.transforms import kafka_to_bronze
+from spark.silver.job import SilverTargets, process_batch, recorded_counts
+from spark.silver.transforms import csv_records
+
+
+def start_kafka_stream(
+    spark: SparkSession,
+    *,
+    bootstrap_servers: str,
+    bronze_root: str,
+    checkpoint: str,
+    topic_prefix: str = "",
+    trigger_seconds: float | None = 2.0,
+    max_offsets_per_trigger: int | None = None,
+    query_name: str = "bronze_kafka",
+    silver: SilverTargets | None = None,
+) -> StreamingQuery:
+    """Starts the bronze stream over every entity topic; ``trigger_seconds=None`` runs availableNow (catch up on
+    everything there is, then stop). With ``silver`` targets each micro-batch also goes through silver."""
+    reader = kafka_source(spark, bootstrap_servers, topic_prefix, max_offsets_per_trigger)
+
+    def land(batch: DataFrame, batch_id: int) -> None:
+        spark.sparkContext.setLocalProperty("spark.scheduler.pool", query_name)  # fair beside a serving query
+        # One pass: the micro-batch is read from Kafka once and feeds bronze and, when asked, silver.
+        batch = batch.persist()
+        try:
+            write_batch(batch, batch_id, bronze_root)
+            if silver is not None:
+                process_batch(spark, batch.withColumn("batch_id", F.lit(str(batch_id))), str(batch_id), silver)
+        finally:
+            batch.unpersist()
+
+    writer = (
+        kafka_to_bronze(reader, topic_prefix)
+        .writeStream.queryName(query_name)
+        .option("checkpointLocation", checkpoint)
+        .foreachBatch(land)
+    )
+    if trigger_seconds is None:
+        return writer.trigger(availableNow=True).start()
+    return writer.trigger(processingTime=f"{trigger_seconds} seconds").start()
+
+
+def ingest_csv(
+    spark: SparkSession,
+    source: Path,
+    entity: str,
+    *,
+    landing_root: str,
+    bronze_root: str,
+    silver: SilverTargets | None = None,
+) -> CsvIngestReport:
+    """Copies a local CSV file to the HDFS landing folder and lands every data line in bronze (parsed or not);
+    returns the counts. A file already in bronze (same content) is left alone. With ``silver`` targets the file's
+    bronze rows then go through silver too, keyed by the same batch id: running it again replaces, never adds."""
+    report = land_csv(spark, source, entity, landing_root=landing_root, bronze_root=bronze_root)
+    if silver is None or report.rows == 0:
+        return report
+    # The batch's counts are silver's last write: once they are there, the file went through silver already.
+    if report.already_ingested and (done := recorded_counts(spark, silver, report.batch_id)):
+        return replace(report, silver=done)
+    # Each entity's CSV rows have their own columns: read that entity's folder, not a schema picked from another.
+    bronze = (
+        spark.read.option("basePath", bronze_root)
+        .parquet(f"{bronze_root}/entity={entity}")
+        .where(F.col("batch_id") == report.batch_id)
+    )
+    counts = process_batch(spark, csv_records(bronze, CONTRACTS[entity]), report.batch_id, silver, (entity,))
+    return replace(report, silver=counts)
