@@ -116,10 +116,17 @@ class Lag:
 
     @staticmethod
     def of(query, ends: dict[tuple[str, int], int]) -> int:
-        progress = query.lastProgress
-        reached = progress["sources"][0]["endOffset"] if progress and progress["sources"] else {}
-        reached = json.loads(reached) if isinstance(reached, str) else (reached or {})
+        reached = reached_offsets(query)
         return sum(end - int(reached.get(t, {}).get(str(p), 0)) for (t, p), end in ends.items())
+
+
+def reached_offsets(query) -> dict[str, dict[str, int]]:
+    """Returns the end offsets of a query's last batch, over all its Kafka sources."""
+    progress, reached = query.lastProgress, {}
+    for source in (progress or {}).get("sources", []):
+        end = source["endOffset"]
+        reached.update(json.loads(end) if isinstance(end, str) else (end or {}))
+    return reached
 
 
 def quantiles(values) -> dict[str, float]:

@@ -82,9 +82,14 @@ def stream_status(settings: Settings, checkpoint: tuple[str, ...] = CHECKPOINT) 
 
 
 def _offsets(fs, root: str, batch: int) -> dict[str, dict[str, int]]:
-    # An offsets file: a version line, the batch's metadata, then the end offsets of its sources.
+    # An offsets file: a version line, the batch's metadata, then the end offsets of each source (one per line).
     with fs.open(f"{root}/offsets/{batch}", "rb") as f:
-        return json.loads(f.read().decode().splitlines()[2])
+        lines = f.read().decode().splitlines()[2:]
+    merged: dict[str, dict[str, int]] = {}
+    for line in lines:
+        if line.strip() and line.strip() != "-":
+            merged.update(json.loads(line))
+    return merged
 
 
 def _total(offsets: dict[str, dict[str, int]]) -> int:

@@ -8,13 +8,14 @@ with dynamic partition overwrite, so a replayed micro-batch or a re-ingested fil
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, SparkSession, Window
 
-from retail.contracts import CONTRACTS
+from retail.contracts import CONTRACTS, Contract
 from spark.bronze.transforms import csv_lines_to_bronze
 from spark.hdfs import Lake
 
@@ -33,10 +34,15 @@ def write_batch(batch: DataFrame, batch_id: str | int, root: str) -> None:
 
 
 def kafka_source(
-    spark: SparkSession, bootstrap_servers: str, topic_prefix: str = "", max_offsets_per_trigger: int | None = None
+    spark: SparkSession,
+    bootstrap_servers: str,
+    topic_prefix: str = "",
+    max_offsets_per_trigger: int | None = None,
+    contracts: Iterable[Contract] = CONTRACTS.values(),
 ) -> DataFrame:
-    """Returns the stream of every entity topic from the earliest offset (Kafka's own columns)."""
-    topics = ",".join(topic_prefix + c.topic for c in CONTRACTS.values())
+    """Returns the stream of the entity topics of ``contracts`` (default: every entity) from the earliest offset
+    (Kafka's own columns)."""
+    topics = ",".join(topic_prefix + c.topic for c in contracts)
     reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap_servers)

@@ -25,7 +25,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from retail.cassandra import SERVING_PROGRESS, SERVING_QUERY, CassandraTarget, Write, session_for, write_events
-from retail.contracts import CONTRACTS
+from retail.contracts import CONTRACTS, Contract
 from spark.bronze.job import kafka_source
 from spark.bronze.transforms import kafka_to_bronze
 from spark.silver.transforms import parse_payload, serving_columns, typed, violations
@@ -58,16 +58,13 @@ def _write_batches(batches, target: CassandraTarget):
         )
 
 
-def servable(bronze: DataFrame) -> DataFrame:
-    """Returns the rows of a bronze batch in the serving tables' shape (every entity in one frame), with ``write`` =
-    SERVING for those that pass their entity's row rules and null for the rest, which the writer skips. (Marking
-    instead of filtering: a filter on the rules' outcome makes Spark evaluate them again, ~4x the batch's cost.)"""
-    frames = []
-    for contract in CONTRACTS.values():
-        checked = violations(typed(parse_payload(bronze, contract), contract), contract)
-        marked = checked.withColumn("write", F.when(F.size("violations") == 0, F.lit(int(Write.SERVING))))
-        frames.append(serving_columns(marked, contract, ("write",)))
-    return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+def servable(bronze: DataFrame, contract: Contract) -> DataFrame:
+    """Returns the rows of ``contract``'s entity in a bronze batch in its serving table's shape, with ``write`` =
+    SERVING for those that pass the row rules and null for the rest, which the writer skips. (Marking instead of
+    filtering: a filter on the rules' outcome makes Spark evaluate them again, ~4x the batch's cost.)"""
+    checked = violations(typed(parse_payload(bronze, contract), contract), contract)
+    marked = checked.withColumn("write", F.when(F.size("violations") == 0, F.lit(int(Write.SERVING))))
+    return serving_columns(marked, contract, ("write",))
 
 
 def start_serving_stream(
@@ -93,11 +90,15 @@ def start_serving_stream(
         if histogram.sum():
             _record_progress(cassandra, query_name, batch_id, histogram)
 
-    # The plan is built once, on the stream: a micro-batch only runs it.
-    source = kafka_source(spark, bootstrap_servers, topic_prefix, max_offsets_per_trigger)
-    bronze = kafka_to_bronze(source, topic_prefix).withColumn("batch_id", F.lit(None).cast("string"))
+    # The plan is built once, on the stream: a micro-batch only runs it. One Kafka source per entity topic, so each
+    # record is read once (a filter on one source's entity would read every topic once per entity).
+    frames = []
+    for contract in CONTRACTS.values():
+        source = kafka_source(spark, bootstrap_servers, topic_prefix, max_offsets_per_trigger, (contract,))
+        bronze = kafka_to_bronze(source, topic_prefix).withColumn("batch_id", F.lit(None).cast("string"))
+        frames.append(servable(bronze, contract))
     return (
-        servable(bronze)
+        reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
         .writeStream.queryName(query_name)
         .option("checkpointLocation", checkpoint)
         .foreachBatch(serve)

@@ -131,9 +131,10 @@ def serve(spark, settings, kind_at, deadline_s: float = 300) -> None:
     try:
         while True:
             assert query.exception() is None, query.exception()
-            progress = query.lastProgress
-            done = progress and progress["sources"][0]["endOffset"]
-            done = json.loads(done) if isinstance(done, str) else done
+            progress, done = query.lastProgress, {}
+            for source in (progress or {}).get("sources", []):  # one Kafka source per entity topic
+                end = source["endOffset"]
+                done.update(json.loads(end) if isinstance(end, str) else end or {})
             if done and all(done.get(t, {}).get(p, 0) >= end for t, ends in wanted.items() for p, end in ends.items()):
                 return
             assert time.monotonic() < deadline, f"the serving query did not reach {dict(wanted)}: {progress}"
