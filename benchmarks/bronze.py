@@ -48,9 +48,13 @@ def main() -> None:
     bootstrap = settings.endpoints().kafka_bootstrap_servers
     began = time.perf_counter()
     read = (
-        spark.read.format("kafka").option("kafka.bootstrap.servers", bootstrap).option("subscribe", topics)
-        .option("startingOffsets", "earliest").load().count()
-    )  # fmt: skip
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap)
+        .option("subscribe", topics)
+        .option("startingOffsets", "earliest")
+        .load()
+        .count()
+    )
     read_s = time.perf_counter() - began
 
     began = time.perf_counter()

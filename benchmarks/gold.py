@@ -26,9 +26,17 @@ import pyarrow.parquet as pq
 from retail.generator import GeneratorConfig, generate
 from retail.settings import Settings
 
-BRONZE = pa.schema([("entity", pa.string()), ("value", pa.binary()), ("topic", pa.string()),
-                    ("partition", pa.int32()), ("offset", pa.int64()), ("kafka_timestamp", pa.timestamp("us", "UTC")),
-                    ("ingested_at", pa.timestamp("us", "UTC"))])  # fmt: skip
+BRONZE = pa.schema(
+    [
+        ("entity", pa.string()),
+        ("value", pa.binary()),
+        ("topic", pa.string()),
+        ("partition", pa.int32()),
+        ("offset", pa.int64()),
+        ("kafka_timestamp", pa.timestamp("us", "UTC")),
+        ("ingested_at", pa.timestamp("us", "UTC")),
+    ]
+)
 
 
 def write_bronze(folder: Path, purchases: int, chunk: int) -> tuple[int, int]:
@@ -43,12 +51,18 @@ def write_bronze(folder: Path, purchases: int, chunk: int) -> tuple[int, int]:
     while made < purchases:
         batch = list(itertools.islice(records, chunk))
         made += sum(r.entity == "purchases" and r.kind == "valid" for r in batch)
-        table = pa.table({
-            "entity": [r.entity for r in batch], "value": [r.value for r in batch],
-            "topic": [f"bench-{r.entity}" for r in batch], "partition": [0] * len(batch),
-            "offset": list(range(total, total + len(batch))), "kafka_timestamp": [now] * len(batch),
-            "ingested_at": [now] * len(batch),
-        }, schema=BRONZE)  # fmt: skip
+        table = pa.table(
+            {
+                "entity": [r.entity for r in batch],
+                "value": [r.value for r in batch],
+                "topic": [f"bench-{r.entity}" for r in batch],
+                "partition": [0] * len(batch),
+                "offset": list(range(total, total + len(batch))),
+                "kafka_timestamp": [now] * len(batch),
+                "ingested_at": [now] * len(batch),
+            },
+            schema=BRONZE,
+        )
         pq.write_table(table, folder / f"chunk-{chunks:04d}.parquet")
         total, chunks = total + len(batch), chunks + 1
     return total, chunks

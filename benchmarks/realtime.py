@@ -106,8 +106,12 @@ class Lag:
     def __init__(self, settings: Settings) -> None:
         from confluent_kafka import Consumer, TopicPartition
 
-        self.consumer = Consumer({"bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
-                                  "group.id": f"lag-{uuid.uuid4().hex[:6]}"})  # fmt: skip
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
+                "group.id": f"lag-{uuid.uuid4().hex[:6]}",
+            }
+        )
         topics = [settings.kafka_topic_prefix + c.topic for c in CONTRACTS.values()]
         metadata = self.consumer.list_topics(timeout=15).topics
         self.partitions = [TopicPartition(t, p) for t in topics for p in metadata[t].partitions]
@@ -214,8 +218,13 @@ def naive_consumer(settings: Settings, keyspace: str, n: int) -> float:
         f"CREATE TABLE IF NOT EXISTS {keyspace}.purchases (order_id text PRIMARY KEY, customer_id text, "
         "product_id text, quantity int, price decimal, purchase_date text)"
     )
-    consumer = Consumer({"bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
-                         "group.id": f"naive-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest"})  # fmt: skip
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
+            "group.id": f"naive-{uuid.uuid4().hex[:6]}",
+            "auto.offset.reset": "earliest",
+        }
+    )
     consumer.subscribe([settings.kafka_topic_prefix + CONTRACTS["purchases"].topic])
     done, began = 0, time.perf_counter()
     try:
@@ -260,14 +269,21 @@ def judge_cost(history: int, batch: int = 20_000, repeats: int = 5) -> dict[str,
         )
         prefilled.apply(seen)
         prefilled.apply(pd.DataFrame({"kind": "customer", "customer": customers, "ingested_at": now - 10**9}))
-    frame = pd.DataFrame({
-        "entity": entities[rng.integers(0, 3, size=batch)],
-        "topic": "t", "partition": 0, "offset": np.arange(batch, dtype=np.int64),
-        "key": rng.integers(-(2**63), 2**63 - 1, size=batch, dtype=np.int64),
-        "hash": rng.integers(-(2**63), 2**63 - 1, size=batch, dtype=np.int64),
-        "customer": rng.choice(customers, size=batch), "event_time": now, "ingested_at": now,
-        "valid": True, "origin": "b",
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "entity": entities[rng.integers(0, 3, size=batch)],
+            "topic": "t",
+            "partition": 0,
+            "offset": np.arange(batch, dtype=np.int64),
+            "key": rng.integers(-(2**63), 2**63 - 1, size=batch, dtype=np.int64),
+            "hash": rng.integers(-(2**63), 2**63 - 1, size=batch, dtype=np.int64),
+            "customer": rng.choice(customers, size=batch),
+            "event_time": now,
+            "ingested_at": now,
+            "valid": True,
+            "origin": "b",
+        }
+    )
     figures = {}
     for name, state in (("empty", SilverState()), ("prefilled", prefilled)):
         times = []
@@ -350,19 +366,26 @@ def main() -> None:
                 for p in silver.recentProgress
                 if p["numInputRows"] and p["timestamp"] >= datetime.fromtimestamp(window[0], UTC).isoformat()[:19]
             ]
-            phases.append({
-                "offered": rate, **{k: round(v, 1) for k, v in offered.items() if k in ("produce_rate",)},
-                "acked": offered["acked"], "failed": offered["failed"],
-                "processed_per_s": round(offered["acked"] / (offered["ended"] - offered["began"] + drain_s)),
-                "drain_s": round(drain_s, 1),
-                "lag_slope_serving": round(slope([(t, a) for t, a, _ in samples]), 1),
-                "lag_slope_silver": round(slope([(t, b) for t, _, b in samples]), 1),
-                "max_lag_serving": max((a for _, a, _ in samples), default=0),
-                "max_lag_silver": max((b for _, _, b in samples), default=0),
-                "cassandra_rows": len(to_cassandra), "cassandra_s": quantiles(to_cassandra),
-                "silver_rows": len(to_silver), "silver_s": quantiles(to_silver), "silver_batches": batches,
-                "batch_s": quantiles(durations),
-            })  # fmt: skip
+            phases.append(
+                {
+                    "offered": rate,
+                    **{k: round(v, 1) for k, v in offered.items() if k in ("produce_rate",)},
+                    "acked": offered["acked"],
+                    "failed": offered["failed"],
+                    "processed_per_s": round(offered["acked"] / (offered["ended"] - offered["began"] + drain_s)),
+                    "drain_s": round(drain_s, 1),
+                    "lag_slope_serving": round(slope([(t, a) for t, a, _ in samples]), 1),
+                    "lag_slope_silver": round(slope([(t, b) for t, _, b in samples]), 1),
+                    "max_lag_serving": max((a for _, a, _ in samples), default=0),
+                    "max_lag_silver": max((b for _, _, b in samples), default=0),
+                    "cassandra_rows": len(to_cassandra),
+                    "cassandra_s": quantiles(to_cassandra),
+                    "silver_rows": len(to_silver),
+                    "silver_s": quantiles(to_silver),
+                    "silver_batches": batches,
+                    "batch_s": quantiles(durations),
+                }
+            )
             print(json.dumps(phases[-1]))
         jobs = jobs_per_batch(spark, str(silver.id))
         rss = stack_rss_mib(base)
@@ -387,29 +410,49 @@ def main() -> None:
     best = max(phases, key=lambda p: p["processed_per_s"])
     at_10k = next((p for p in phases if p["offered"] == 10_000), best)
     print()
-    print(f"{'offered/s':>10} {'produced/s':>10} {'lag slope srv/silver':>21} {'Cassandra p50/p95/p99 s':>24} "
-          f"{'silver p50/p95/p99 s':>21} {'batch p50 s':>11}")  # fmt: skip
+    print(
+        f"{'offered/s':>10} {'produced/s':>10} {'lag slope srv/silver':>21} {'Cassandra p50/p95/p99 s':>24} "
+        f"{'silver p50/p95/p99 s':>21} {'batch p50 s':>11}"
+    )
     for p in phases:
         c, s = p["cassandra_s"], p["silver_s"]
-        print(f"{p['offered']:>10,} {p['produce_rate']:>10,.0f} {p['lag_slope_serving']:>10.0f}/"
-              f"{p['lag_slope_silver']:<10.0f} {c['p50']:>8.2f}/{c['p95']:.2f}/{c['p99']:.2f}"
-              f"{s['p50']:>11.2f}/{s['p95']:.2f}/{s['p99']:.2f} {p['batch_s']['p50']:>11.2f}")  # fmt: skip
+        print(
+            f"{p['offered']:>10,} {p['produce_rate']:>10,.0f} {p['lag_slope_serving']:>10.0f}/"
+            f"{p['lag_slope_silver']:<10.0f} {c['p50']:>8.2f}/{c['p95']:.2f}/{c['p99']:.2f}"
+            f"{s['p50']:>11.2f}/{s['p95']:.2f}/{s['p99']:.2f} {p['batch_s']['p50']:>11.2f}"
+        )
     kept = "kept up with" if steady else "kept up with no offered rate; processed at best"
-    print(f"live pair {kept} {sustained:,} events/s; bronze-only catch-up {bronze_rate:,.0f}/s "
-          f"(live = {sustained / bronze_rate:.2f}x); naive per-row consumer {naive_rate:,.0f}/s "
-          f"(live = {sustained / naive_rate:.1f}x)")  # fmt: skip
-    print(f"silver jobs per micro-batch: median {statistics.median(jobs) if jobs else 'n/a'}; judging a 20k batch: "
-          f"{cost['empty']:.0f} ms with an empty state, {cost['prefilled']:.0f} ms with {args.history:,} events "
-          f"({cost['prefilled'] / cost['empty']:.2f}x); stack RSS {rss:,.0f} MiB")  # fmt: skip
-    print(json.dumps({
-        "events_per_s": sustained, "sustained": bool(steady), "best_processed_per_s": best["processed_per_s"],
-        "p50_cassandra_s": at_10k["cassandra_s"]["p50"], "p95_cassandra_s": at_10k["cassandra_s"]["p95"],
-        "p99_cassandra_s": at_10k["cassandra_s"]["p99"], "p95_silver_s": at_10k["silver_s"]["p95"],
-        "bronze_only_per_s": round(bronze_rate), "naive_per_s": round(naive_rate),
-        "jobs_per_batch": statistics.median(jobs) if jobs else None,
-        "judge_ms_empty": round(cost["empty"], 1), "judge_ms_history": round(cost["prefilled"], 1),
-        "history": args.history, "stack_rss_mib": round(rss), "phases": phases,
-    }))  # fmt: skip
+    print(
+        f"live pair {kept} {sustained:,} events/s; bronze-only catch-up {bronze_rate:,.0f}/s "
+        f"(live = {sustained / bronze_rate:.2f}x); naive per-row consumer {naive_rate:,.0f}/s "
+        f"(live = {sustained / naive_rate:.1f}x)"
+    )
+    print(
+        f"silver jobs per micro-batch: median {statistics.median(jobs) if jobs else 'n/a'}; judging a 20k batch: "
+        f"{cost['empty']:.0f} ms with an empty state, {cost['prefilled']:.0f} ms with {args.history:,} events "
+        f"({cost['prefilled'] / cost['empty']:.2f}x); stack RSS {rss:,.0f} MiB"
+    )
+    print(
+        json.dumps(
+            {
+                "events_per_s": sustained,
+                "sustained": bool(steady),
+                "best_processed_per_s": best["processed_per_s"],
+                "p50_cassandra_s": at_10k["cassandra_s"]["p50"],
+                "p95_cassandra_s": at_10k["cassandra_s"]["p95"],
+                "p99_cassandra_s": at_10k["cassandra_s"]["p99"],
+                "p95_silver_s": at_10k["silver_s"]["p95"],
+                "bronze_only_per_s": round(bronze_rate),
+                "naive_per_s": round(naive_rate),
+                "jobs_per_batch": statistics.median(jobs) if jobs else None,
+                "judge_ms_empty": round(cost["empty"], 1),
+                "judge_ms_history": round(cost["prefilled"], 1),
+                "history": args.history,
+                "stack_rss_mib": round(rss),
+                "phases": phases,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,12 @@ def probe(template: dict) -> Record:
     """A new valid purchase of a customer silver knows, made now (to the millisecond Cassandra keeps)."""
     now = datetime.now(UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    body = {**template, "event_id": str(uuid.uuid4()), "order_id": f"BENCH-{uuid.uuid4().hex[:12]}",
-            "purchase_date": now.isoformat().replace("+00:00", "Z")}  # fmt: skip
+    body = {
+        **template,
+        "event_id": str(uuid.uuid4()),
+        "order_id": f"BENCH-{uuid.uuid4().hex[:12]}",
+        "purchase_date": now.isoformat().replace("+00:00", "Z"),
+    }
     return Record("purchases", body["event_id"], str(body["customer_id"]).encode(), encode(body), "valid", body)
 
 
@@ -70,8 +74,9 @@ def main() -> None:
     spark.range(1000).selectExpr("sum(id)").collect()  # warm-up: executors up before anything is timed
     bronze_s = catch_up(spark, bronze_only, silver=False)
     silver_s = catch_up(spark, with_silver, silver=True)
-    silver_rows = sum(spark.read.parquet(with_silver.lake().silver(e)).count() for e in ("customers", "purchases",
-                                                                                            "clickstream"))  # fmt: skip
+    silver_rows = sum(
+        spark.read.parquet(with_silver.lake().silver(e)).count() for e in ("customers", "purchases", "clickstream")
+    )
 
     template = next(r.payload for r in records if r.entity == "purchases" and r.kind == "valid")
     query = start_stream(spark, with_silver, trigger_seconds=TRIGGER_SECONDS, silver=True)
@@ -101,9 +106,11 @@ def main() -> None:
     print(f"bronze-only catch-up   {n / bronze_s:>9,.0f} events/s   (baseline)")
     print(f"silver catch-up        {n / silver_s:>9,.0f} events/s   {bronze_s / silver_s:.2f}x the bronze-only rate")
     median, worst = statistics.median(latencies), max(latencies)
-    print(f"produce-to-Cassandra   median {median:.2f} s, p90 {statistics.quantiles(latencies, n=10)[-1]:.2f} s, "
-          f"max {worst:.2f} s over {len(latencies)} probes = {median / TRIGGER_SECONDS:.1f}x the "
-          f"{TRIGGER_SECONDS:.0f} s trigger")  # fmt: skip
+    print(
+        f"produce-to-Cassandra   median {median:.2f} s, p90 {statistics.quantiles(latencies, n=10)[-1]:.2f} s, "
+        f"max {worst:.2f} s over {len(latencies)} probes = {median / TRIGGER_SECONDS:.1f}x the "
+        f"{TRIGGER_SECONDS:.0f} s trigger"
+    )
 
 
 if __name__ == "__main__":

@@ -12,9 +12,12 @@ from retail.settings import Settings
 
 @flow(name="generate-events", log_prints=True)
 def generate_events(
-    count: int = 20_000, csv_count: int = 0, seed: int | None = None, bad_fraction: float = 0.05,
+    count: int = 20_000,
+    csv_count: int = 0,
+    seed: int | None = None,
+    bad_fraction: float = 0.05,
     start_days_ago: int = 7,
-) -> dict:  # fmt: skip
+) -> dict:
     """Sends ``count`` events to Kafka and writes ``csv_count`` more as CSV files into the inbox; a new seed each
     run unless one is given (the same seed gives the same events, which silver then removes as duplicates)."""
     settings = Settings()

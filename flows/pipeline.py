@@ -16,9 +16,12 @@ from retail.settings import Settings
 
 @flow(name="retail-pipeline", log_prints=True)
 def retail_pipeline(
-    count: int = 20_000, csv_count: int = 3_000, seed: int | None = None, bad_fraction: float = 0.05,
+    count: int = 20_000,
+    csv_count: int = 3_000,
+    seed: int | None = None,
+    bad_fraction: float = 0.05,
     start_days_ago: int = 7,
-) -> dict:  # fmt: skip
+) -> dict:
     """Runs generate -> Kafka -> bronze/silver (catch-up) -> CSV batch -> gold; returns what each step did."""
     settings = Settings()
     seed = int(time.time()) if seed is None else seed

@@ -21,8 +21,12 @@ LIVE = [StateType.RUNNING, StateType.PENDING, StateType.SCHEDULED]
 def check_stream(settings: Settings) -> dict:
     """Returns the last batch, seconds since it was committed, and the lag per topic."""
     status = stream_status(settings)
-    return {"last_batch": status.last_batch, "seconds_since_commit": status.seconds_since_commit(),
-            "lag": status.lag, "total_lag": status.total_lag}  # fmt: skip
+    return {
+        "last_batch": status.last_batch,
+        "seconds_since_commit": status.seconds_since_commit(),
+        "lag": status.lag,
+        "total_lag": status.total_lag,
+    }
 
 
 @task(timeout_seconds=30, cache_policy=NO_CACHE)
@@ -60,6 +64,8 @@ def supervise_stream(deployment: str = "stream-forever/continuous", stuck_after_
         action = f"restarted as run {restart_stream(deployment, runs if stuck else [])}"
     reason = "no live run" if not runs else "stuck" if stuck else "healthy"
     print(f"stream {reason}: {status}; action {action}")
-    create_table_artifact([{**status, "lag": str(status["lag"]), "live_runs": len(runs), "verdict": reason,
-                            "action": action}], key="stream-health")  # fmt: skip
+    create_table_artifact(
+        [{**status, "lag": str(status["lag"]), "live_runs": len(runs), "verdict": reason, "action": action}],
+        key="stream-health",
+    )
     return {**status, "live_runs": runs, "verdict": reason, "action": action}

@@ -100,10 +100,22 @@ def ingest_csv_file(settings: Settings, path: str, entity: str) -> dict:
     from retail.jobs import silver_targets
     from spark.ingest import ingest_csv
 
-    report = ingest_csv(_spark(settings), Path(path), entity, landing_root=settings.lake().landing_csv,
-                        bronze_root=settings.lake().bronze_csv, silver=silver_targets(settings))  # fmt: skip
-    return {"file": path, "entity": entity, "rows": report.rows, "already_ingested": report.already_ingested,
-            "parse_errors": report.parse_errors, "silver": report.silver}  # fmt: skip
+    report = ingest_csv(
+        _spark(settings),
+        Path(path),
+        entity,
+        landing_root=settings.lake().landing_csv,
+        bronze_root=settings.lake().bronze_csv,
+        silver=silver_targets(settings),
+    )
+    return {
+        "file": path,
+        "entity": entity,
+        "rows": report.rows,
+        "already_ingested": report.already_ingested,
+        "parse_errors": report.parse_errors,
+        "silver": report.silver,
+    }
 
 
 @task(retries=1, retry_delay_seconds=30, timeout_seconds=3600, cache_policy=NO_CACHE)
@@ -112,5 +124,10 @@ def build_gold(settings: Settings) -> dict:
     from retail.gold import build_gold as build
 
     result = build(settings, wait_s=600)
-    return {"build_id": result.build_id, "path": str(result.path), "seconds": round(result.seconds, 1),
-            "rows": result.rows, "headline": result.headline}  # fmt: skip
+    return {
+        "build_id": result.build_id,
+        "path": str(result.path),
+        "seconds": round(result.seconds, 1),
+        "rows": result.rows,
+        "headline": result.headline,
+    }

@@ -22,11 +22,19 @@ def deploy(settings: Settings, *, paused: bool = False) -> list[str]:
     api = settings.endpoints().prefect_api_url
     env = {**os.environ, "PREFECT_API_URL": api, "RETAIL_REPO_ROOT": str(REPO_ROOT)}
     prefect = str(Path(sys.executable).parent / "prefect")
-    done = subprocess.run([prefect, "--no-prompt", "deploy", "--all", "--prefect-file", str(PREFECT_FILE)],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [prefect, "--no-prompt", "deploy", "--all", "--prefect-file", str(PREFECT_FILE)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:
-        raise RuntimeError(f"prefect deploy failed against {api} (is the server up? `retail stack status`):\n"
-                           f"{done.stdout[-3000:]}{done.stderr[-3000:]}")  # fmt: skip
+        raise RuntimeError(
+            f"prefect deploy failed against {api} (is the server up? `retail stack status`):\n"
+            f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        )
     ensure_stream_slot(api)
     if paused:
         pause_all(api)

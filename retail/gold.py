@@ -163,8 +163,13 @@ def freshness(warehouse: Path) -> list[dict[str, object]]:
     with duckdb.connect(str(warehouse), read_only=True) as db:
         for table, column in newest.items():
             value = db.execute(f"select max({column}) from {table}").fetchone()[0]
-            rows.append({"table": f"gold.{table}", "newest_event": value.isoformat() if value else None,
-                         "behind_seconds": round((now - value).total_seconds()) if value else None})  # fmt: skip
+            rows.append(
+                {
+                    "table": f"gold.{table}",
+                    "newest_event": value.isoformat() if value else None,
+                    "behind_seconds": round((now - value).total_seconds()) if value else None,
+                }
+            )
     return rows
 
 
@@ -200,8 +205,9 @@ def _build_lock(gold_path: Path, wait_s: float) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     lock.seek(0)
-                    raise GoldError(f"another gold build holds {lock.name} ({lock.read().strip()}); "
-                                    "wait for it to finish") from None  # fmt: skip
+                    raise GoldError(
+                        f"another gold build holds {lock.name} ({lock.read().strip()}); wait for it to finish"
+                    ) from None
                 time.sleep(0.5)
         lock.seek(0)
         lock.truncate()

@@ -98,16 +98,18 @@ def produce(
     """Sends ``records`` (stop them with islice, or give ``duration_s``) at up to ``rate`` records/s with an
     idempotent, acks=all producer; returns the counts and writes the ledger. Delivery failures are counted and kept in
     the ledger, never dropped."""
-    producer = Producer({
-        "bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
-        "enable.idempotence": True,
-        "acks": "all",
-        "linger.ms": 20,
-        "batch.size": 512 * 1024,
-        "compression.type": "lz4",
-        "message.max.bytes": MAX_MESSAGE_BYTES,
-        "delivery.timeout.ms": 120_000,
-    })  # fmt: skip
+    producer = Producer(
+        {
+            "bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 20,
+            "batch.size": 512 * 1024,
+            "compression.type": "lz4",
+            "message.max.bytes": MAX_MESSAGE_BYTES,
+            "delivery.timeout.ms": 120_000,
+        }
+    )
     entries: list[LedgerEntry] = []
     acked = 0
 
@@ -131,8 +133,12 @@ def produce(
         entries.append(entry)
         while True:
             try:
-                producer.produce(topic, value=record.value, key=record.key,
-                                 on_delivery=lambda err, msg, e=entry: delivered(e, err, msg))  # fmt: skip
+                producer.produce(
+                    topic,
+                    value=record.value,
+                    key=record.key,
+                    on_delivery=lambda err, msg, e=entry: delivered(e, err, msg),
+                )
                 break
             except BufferError:  # local queue full: let deliveries drain, then retry the same record
                 producer.poll(0.2)

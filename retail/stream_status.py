@@ -49,8 +49,11 @@ def stream_status(settings: Settings, checkpoint: tuple[str, ...] = CHECKPOINT) 
     url = urlparse(webhdfs)
     fs = fsspec.filesystem("webhdfs", host=url.hostname, port=url.port, user="retail")
     root = "/".join([settings.lake_path.rstrip("/"), *checkpoint])
-    commits = [c for c in fs.ls(f"{root}/commits", detail=True) if c["name"].rsplit("/", 1)[-1].isdigit()] if fs.exists(
-        f"{root}/commits") else []  # fmt: skip
+    commits = (
+        [c for c in fs.ls(f"{root}/commits", detail=True) if c["name"].rsplit("/", 1)[-1].isdigit()]
+        if fs.exists(f"{root}/commits")
+        else []
+    )
     committed: dict[str, dict[str, int]] = {}
     last_batch = last_commit = rate = None
     if commits:
@@ -64,8 +67,13 @@ def stream_status(settings: Settings, checkpoint: tuple[str, ...] = CHECKPOINT) 
             before = _offsets(fs, root, int(previous["name"].rsplit("/", 1)[-1]))
             rate = (_total(committed) - _total(before)) / seconds if seconds > 0 else None
     topics = [settings.kafka_topic_prefix + c.topic for c in CONTRACTS.values()]
-    consumer = Consumer({"bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
-                         "group.id": "retail-stream-status", "enable.auto.commit": False})  # fmt: skip
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
+            "group.id": "retail-stream-status",
+            "enable.auto.commit": False,
+        }
+    )
     try:
         lag = {}
         for topic in topics:

@@ -68,17 +68,25 @@ def ingest(
     targets = silver_targets(settings) if silver else None
     for file in files:
         try:
-            report = ingest_csv(spark, file, entity, landing_root=settings.lake().landing_csv,
-                                bronze_root=settings.lake().bronze_csv, silver=targets)  # fmt: skip
+            report = ingest_csv(
+                spark,
+                file,
+                entity,
+                landing_root=settings.lake().landing_csv,
+                bronze_root=settings.lake().bronze_csv,
+                silver=targets,
+            )
         except ValueError as err:
             raise fail(err) from err
         if report.already_ingested:
             console.print(f"{file}: already ingested as {report.batch_id} ({report.rows:,} rows); nothing added")
         else:
             problems = ", ".join(f"{n:,} {reason}" for reason, n in sorted(report.parse_errors.items()))
-            console.print(f"{file}: {report.rows:,} rows landed as {report.batch_id}"
-                          + (f"; could not parse {problems} (kept raw in bronze)" if problems else "")
-                          + ("; the file has no data lines" if report.rows == 0 else ""))  # fmt: skip
+            console.print(
+                f"{file}: {report.rows:,} rows landed as {report.batch_id}"
+                + (f"; could not parse {problems} (kept raw in bronze)" if problems else "")
+                + ("; the file has no data lines" if report.rows == 0 else "")
+            )
         for entity, counts in (report.silver or {}).items():
             console.print(f"  silver {entity}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 

@@ -53,5 +53,7 @@ def _print(rows: dict[str, int], figures: dict[str, object]) -> None:
         table.add_row(mart, f"{n:,}")
     console.print(table)
     segments = ", ".join(f"{k} {v:,}" for k, v in figures["customers_per_segment"].items())
-    console.print(f"revenue {figures['revenue']}, orders {figures['orders']:,}, units {figures['units']:,}; "
-                  f"customers by segment: {segments}")  # fmt: skip
+    console.print(
+        f"revenue {figures['revenue']}, orders {figures['orders']:,}, units {figures['units']:,}; "
+        f"customers by segment: {segments}"
+    )

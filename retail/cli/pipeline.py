@@ -26,8 +26,19 @@ def pipeline(
     settings = load_settings()
     api = settings.endpoints().prefect_api_url
     ui = api.removesuffix("/api")
-    command = [str(Path(sys.executable).parent / "prefect"), "deployment", "run", DEPLOYMENT, "--param",
-               f"count={count}", "--param", f"csv_count={csv_count}", "--watch", "--watch-timeout", "3600"]  # fmt: skip
+    command = [
+        str(Path(sys.executable).parent / "prefect"),
+        "deployment",
+        "run",
+        DEPLOYMENT,
+        "--param",
+        f"count={count}",
+        "--param",
+        f"csv_count={csv_count}",
+        "--watch",
+        "--watch-timeout",
+        "3600",
+    ]
     console.print(f"running {DEPLOYMENT} on the work pool {settings.work_pool} (follow it at {ui}/runs)")
     done = subprocess.run(command, env={**os.environ, "PREFECT_API_URL": api}, capture_output=True, text=True)
     run_id = re.search(r"UUID: ([0-9a-f-]{36})", done.stdout)

@@ -62,14 +62,19 @@ def kafka(
     try:
         ensure_topics(settings)
         report = produce(
-            itertools.islice(records, count) if count is not None else records, settings, ledger,
-            rate=rate, duration_s=duration,
+            itertools.islice(records, count) if count is not None else records,
+            settings,
+            ledger,
+            rate=rate,
+            duration_s=duration,
             progress=lambda sent, acked: console.log(f"sent {sent:,}, acknowledged {acked:,}"),
-        )  # fmt: skip
+        )
     except KafkaException as err:
         raise fail(f"Kafka did not answer ({err}); is it up? (`retail stack status`)") from err
-    console.print(f"sent {report.produced:,} records in {report.seconds:.1f} s ({report.rate:,.0f}/s): "
-                  f"{report.acked:,} acknowledged, {report.failed:,} failed; ledger {report.ledger}")  # fmt: skip
+    console.print(
+        f"sent {report.produced:,} records in {report.seconds:.1f} s ({report.rate:,.0f}/s): "
+        f"{report.acked:,} acknowledged, {report.failed:,} failed; ledger {report.ledger}"
+    )
     if report.failed:
         raise fail(f"{report.failed} records were not acknowledged; see status=failed in {report.ledger}")
 

@@ -59,8 +59,11 @@ def write_csv(records: Iterable[Record], out_dir: Path, stem: str) -> tuple[list
         for seq, record in enumerate(records):
             files[record.entity].write(_row(record))
             lines[record.entity] += 1
-            placed.append(CsvLine(seq, record.entity, record.event_id, record.kind,
-                                  files[record.entity].name, lines[record.entity]))  # fmt: skip
+            placed.append(
+                CsvLine(
+                    seq, record.entity, record.event_id, record.kind, files[record.entity].name, lines[record.entity]
+                )
+            )
     finally:
         for f in files.values():
             f.close()

@@ -57,10 +57,13 @@ def catalog(seed: int) -> tuple[Product, ...]:
     """Returns the product catalog: fixed prices and Zipf-like popularity, deterministic from the seed."""
     rng = random.Random(f"catalog:{seed}")
     return tuple(
-        Product(f"P{i:04d}", Decimal(rng.choice((4.99, 9.99, 14.5, 19.99, 29.0, 49.95, 99.0, 249.0))).quantize(
-            Decimal("0.01")), 1.0 / i)
+        Product(
+            f"P{i:04d}",
+            Decimal(rng.choice((4.99, 9.99, 14.5, 19.99, 29.0, 49.95, 99.0, 249.0))).quantize(Decimal("0.01")),
+            1.0 / i,
+        )
         for i in range(1, CATALOG_SIZE + 1)
-    )  # fmt: skip
+    )
 
 
 class EventFactory:
@@ -90,13 +93,20 @@ class EventFactory:
         customer_id = f"C{n:07d}"
         first, last = self._fake.first_name(), self._fake.last_name()
         domain = self._fake.free_email_domain()
-        events = [self._event("customers", customer_id, customer_id, {
-            "customer_id": customer_id,
-            "name": f"{first} {last}",
-            "email": f"{first}.{last}{n % 97}@{domain}".lower(),
-            "country": rng.choices(COUNTRIES, COUNTRY_WEIGHTS)[0],
-            "signup_date": iso(signup),
-        })]  # fmt: skip
+        events = [
+            self._event(
+                "customers",
+                customer_id,
+                customer_id,
+                {
+                    "customer_id": customer_id,
+                    "name": f"{first} {last}",
+                    "email": f"{first}.{last}{n % 97}@{domain}".lower(),
+                    "country": rng.choices(COUNTRIES, COUNTRY_WEIGHTS)[0],
+                    "signup_date": iso(signup),
+                },
+            )
+        ]
         clock = signup
         purchases = rng.choices(PURCHASE_COUNTS, PURCHASE_COUNT_WEIGHTS)[0]
         browses = rng.randint(0, 2)
@@ -109,8 +119,9 @@ class EventFactory:
             events.extend(session)
         return events
 
-    def _session(self, rng: random.Random, customer_id: str, session_id: str, product: Product,
-                 clock: datetime, buys: bool) -> tuple[list[Event], datetime]:  # fmt: skip
+    def _session(
+        self, rng: random.Random, customer_id: str, session_id: str, product: Product, clock: datetime, buys: bool
+    ) -> tuple[list[Event], datetime]:
         """A funnel: landing views, browsing, the product page, then cart and purchase (always, when ``buys``)."""
         steps: list[tuple[str, str, str | None]] = [("page_view", "/", None)]
         for _ in range(rng.randint(0, 3)):
@@ -125,17 +136,38 @@ class EventFactory:
         for seq, (event_type, url, product_id) in enumerate(steps):
             clock += timedelta(seconds=rng.uniform(2, 90))
             natural = f"{session_id}:{seq}"
-            events.append(self._event("clickstream", customer_id, natural, {
-                "user_id": customer_id, "session_id": session_id, "page_url": f"https://shop.example.com{url}",
-                "event_type": event_type, "product_id": product_id, "timestamp": iso(clock),
-            }))  # fmt: skip
+            events.append(
+                self._event(
+                    "clickstream",
+                    customer_id,
+                    natural,
+                    {
+                        "user_id": customer_id,
+                        "session_id": session_id,
+                        "page_url": f"https://shop.example.com{url}",
+                        "event_type": event_type,
+                        "product_id": product_id,
+                        "timestamp": iso(clock),
+                    },
+                )
+            )
         if buys:
             order_id = f"O{session_id[1:]}"
-            events.append(self._event("purchases", customer_id, order_id, {
-                "order_id": order_id, "customer_id": customer_id, "product_id": product.product_id,
-                "quantity": rng.choices((1, 2, 3, 4, 6), (60, 22, 10, 5, 3))[0], "price": float(product.price),
-                "purchase_date": iso(clock),
-            }))  # fmt: skip
+            events.append(
+                self._event(
+                    "purchases",
+                    customer_id,
+                    order_id,
+                    {
+                        "order_id": order_id,
+                        "customer_id": customer_id,
+                        "product_id": product.product_id,
+                        "quantity": rng.choices((1, 2, 3, 4, 6), (60, 22, 10, 5, 3))[0],
+                        "price": float(product.price),
+                        "purchase_date": iso(clock),
+                    },
+                )
+            )
         return events, clock
 
     @staticmethod

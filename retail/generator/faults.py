@@ -41,10 +41,16 @@ def from_event(event: Event, kind: str = "valid", payload: dict[str, object] | N
 _EVENT_TIME = {"customers": "signup_date", "purchases": "purchase_date", "clickstream": "timestamp"}
 _NATURAL_ID = {"customers": "customer_id", "purchases": "order_id", "clickstream": "session_id"}
 _TEXT_FIELD = {"customers": "name", "purchases": "product_id", "clickstream": "page_url"}
-_DROPPABLE = {"customers": ("email", "country"), "purchases": ("product_id", "quantity"),
-              "clickstream": ("session_id", "event_type")}  # fmt: skip
-_WRONG_TYPE = {"customers": ("signup_date", "last tuesday"), "purchases": ("quantity", "three"),
-               "clickstream": ("timestamp", 1732543200)}  # fmt: skip
+_DROPPABLE = {
+    "customers": ("email", "country"),
+    "purchases": ("product_id", "quantity"),
+    "clickstream": ("session_id", "event_type"),
+}
+_WRONG_TYPE = {
+    "customers": ("signup_date", "last tuesday"),
+    "purchases": ("quantity", "three"),
+    "clickstream": ("timestamp", 1732543200),
+}
 
 
 def _fresh(event: Event, seq: int, **changes: object) -> dict[str, object]:

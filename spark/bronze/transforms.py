@@ -9,8 +9,16 @@ from pyspark.sql import Column, DataFrame
 from retail.contracts import CONTRACTS, Contract
 
 KAFKA_BRONZE_COLUMNS = (
-    "entity", "key", "value", "topic", "partition", "offset", "kafka_timestamp", "ingested_at", "ingest_date",
-)  # fmt: skip
+    "entity",
+    "key",
+    "value",
+    "topic",
+    "partition",
+    "offset",
+    "kafka_timestamp",
+    "ingested_at",
+    "ingest_date",
+)
 CORRUPT_COLUMN = "_corrupt_record"
 
 

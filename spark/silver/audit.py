@@ -46,9 +46,11 @@ def freshness(spark: SparkSession, targets: SilverTargets) -> list[dict[str, obj
             newest = spark.read.parquet(targets.silver(entity)).agg(F.max(contract.event_time)).first()[0]
         if newest is not None and newest.tzinfo is None:
             newest = newest.replace(tzinfo=UTC)
-        rows.append({
-            "table": f"silver.{entity}",
-            "newest_event": newest.isoformat() if newest else None,
-            "behind_seconds": round((now - newest).total_seconds()) if newest else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "table": f"silver.{entity}",
+                "newest_event": newest.isoformat() if newest else None,
+                "behind_seconds": round((now - newest).total_seconds()) if newest else None,
+            }
+        )
     return rows

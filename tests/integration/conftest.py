@@ -110,8 +110,16 @@ def kill_stream_mid_run(spark, tmp_path):
             "RETAIL_CASSANDRA_KEYSPACE": settings.cassandra_keyspace,
         }
         log = tmp_path / "stream.log"
-        command = [str(Path(sys.executable).parent / "retail"), "bronze", "stream", "--max-offsets", "300",
-                   "--trigger-seconds", "0.5", *extra]  # fmt: skip
+        command = [
+            str(Path(sys.executable).parent / "retail"),
+            "bronze",
+            "stream",
+            "--max-offsets",
+            "300",
+            "--trigger-seconds",
+            "0.5",
+            *extra,
+        ]
         with log.open("wb") as out:
             stream = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         lake, commits = Lake(spark), settings.lake().checkpoint("bronze_kafka") + "/commits"

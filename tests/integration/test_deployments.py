@@ -24,15 +24,34 @@ def test_pipeline_deployment_run_completes_and_leaves_gold_and_artifacts(isolate
     api = settings.endpoints().prefect_api_url
     deploy(settings, paused=True)  # no schedule fires during the test
     # The run gets this test's own topics, lake, keyspace and folders through the process job's environment.
-    env = {"RETAIL_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix, "RETAIL_LAKE_PATH": settings.lake_path,
-           "RETAIL_CASSANDRA_KEYSPACE": settings.cassandra_keyspace, "RETAIL_GOLD_PATH": str(settings.gold_path),
-           "RETAIL_INBOX_PATH": str(settings.inbox_path)}  # fmt: skip
-    command = [str(Path(sys.executable).parent / "prefect"), "deployment", "run", "retail-pipeline/daily",
-               "--param", "count=3000", "--param", "csv_count=900", "--param", "seed=77",
-               "--job-variable", f"env={json.dumps(env)}", "--watch", "--watch-timeout", "1200"]  # fmt: skip
+    env = {
+        "RETAIL_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
+        "RETAIL_LAKE_PATH": settings.lake_path,
+        "RETAIL_CASSANDRA_KEYSPACE": settings.cassandra_keyspace,
+        "RETAIL_GOLD_PATH": str(settings.gold_path),
+        "RETAIL_INBOX_PATH": str(settings.inbox_path),
+    }
+    command = [
+        str(Path(sys.executable).parent / "prefect"),
+        "deployment",
+        "run",
+        "retail-pipeline/daily",
+        "--param",
+        "count=3000",
+        "--param",
+        "csv_count=900",
+        "--param",
+        "seed=77",
+        "--job-variable",
+        f"env={json.dumps(env)}",
+        "--watch",
+        "--watch-timeout",
+        "1200",
+    ]
 
-    done = subprocess.run(command, env={**os.environ, "PREFECT_API_URL": api}, capture_output=True, text=True,
-                          timeout=1300)  # fmt: skip
+    done = subprocess.run(
+        command, env={**os.environ, "PREFECT_API_URL": api}, capture_output=True, text=True, timeout=1300
+    )
 
     assert done.returncode == 0 and "Completed" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
     figures = headline(current(settings) / "warehouse.duckdb")
@@ -40,8 +59,9 @@ def test_pipeline_deployment_run_completes_and_leaves_gold_and_artifacts(isolate
     assert sorted(p.name for p in (settings.inbox_path).glob("*.csv")) == []  # all three files were ingested
     run_id = re.search(r"UUID: ([0-9a-f-]{36})", done.stdout).group(1)
     with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(
-            any_=[run_id])))  # fmt: skip
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
     by_key = {a.key: a for a in artifacts}
     assert {"data-quality", "gold-headline", "freshness"} <= set(by_key)
     quality = {row["entity"]: row for row in json.loads(by_key["data-quality"].data)}

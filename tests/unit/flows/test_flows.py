@@ -14,16 +14,31 @@ import flows.supervisor as supervisor
 from flows.ingest import entity_of, in_entity_order
 from flows.reports import publish_gold_report
 
-GOLD = {"build_id": "b1", "path": "/gold/b1", "seconds": 1.0, "rows": {"dim_customers": 3},
-        "headline": {"revenue": "12.50", "orders": 2, "units": 3, "customers_per_segment": {"One-time": 2},
-                     "revenue_per_day": {"2026-01-01": "12.50"}}}  # fmt: skip
+GOLD = {
+    "build_id": "b1",
+    "path": "/gold/b1",
+    "seconds": 1.0,
+    "rows": {"dim_customers": 3},
+    "headline": {
+        "revenue": "12.50",
+        "orders": 2,
+        "units": 3,
+        "customers_per_segment": {"One-time": 2},
+        "revenue_per_day": {"2026-01-01": "12.50"},
+    },
+}
 
 
 @pytest.mark.parametrize(
     ("name", "entity"),
-    [("batch-7-customers.csv", "customers"), ("x-purchases.csv", "purchases"), ("clickstream.csv", "clickstream"),
-     ("batch-orders.csv", None), ("customers-old.csv", None)],
-)  # fmt: skip
+    [
+        ("batch-7-customers.csv", "customers"),
+        ("x-purchases.csv", "purchases"),
+        ("clickstream.csv", "clickstream"),
+        ("batch-orders.csv", None),
+        ("customers-old.csv", None),
+    ],
+)
 def test_the_entity_comes_from_the_file_name(name, entity):
     assert entity_of(Path(name)) == entity
 
@@ -60,9 +75,17 @@ def test_pipeline_runs_every_step_in_order(monkeypatch, tmp_path):
     result = pipeline.retail_pipeline(count=100, csv_count=30, seed=9)
 
     assert [name for name, _ in calls] == [
-        "produce_events", "write_csv_batch", "catch_up_stream", "ingest_csv_file", "ingest_csv_file",
-        "ingest_csv_file", "publish_quality_report", "build_gold", "publish_gold_report", "publish_freshness_report",
-    ]  # fmt: skip
+        "produce_events",
+        "write_csv_batch",
+        "catch_up_stream",
+        "ingest_csv_file",
+        "ingest_csv_file",
+        "ingest_csv_file",
+        "publish_quality_report",
+        "build_gold",
+        "publish_gold_report",
+        "publish_freshness_report",
+    ]
     assert calls[0][1] == (100, 9, 0.05, 7)
     assert [args[1] for name, args in calls if name == "ingest_csv_file"] == ["customers", "purchases", "clickstream"]
     assert result["gold"]["build_id"] == "b1" and result["seed"] == 9

@@ -80,8 +80,11 @@ def _base(records, record, payload):
     """The valid event a fresh fault was made from: same natural id without the '-f<seq>' suffix."""
     field = NATURAL_ID[record.entity]
     base_id = re.sub(r"-f\d+$", "", payload[field])
-    return [json.loads(r.value) for r in records if r.kind == "valid" and r.entity == record.entity
-            and json.loads(r.value)[field] == base_id]  # fmt: skip
+    return [
+        json.loads(r.value)
+        for r in records
+        if r.kind == "valid" and r.entity == record.entity and json.loads(r.value)[field] == base_id
+    ]
 
 
 def check(kind: str, record, payload, records, seen) -> bool:
@@ -101,21 +104,23 @@ def check(kind: str, record, payload, records, seen) -> bool:
     assert payload is not None
     checks = {
         "missing_field": lambda: len(names - set(payload)) == 1,
-        "wrong_type": lambda: any(
-            isinstance(payload.get(f), t) for f, t in (("quantity", str), ("timestamp", int)))
-            or payload.get("signup_date") == "last tuesday",
+        "wrong_type": lambda: (
+            any(isinstance(payload.get(f), t) for f, t in (("quantity", str), ("timestamp", int)))
+            or payload.get("signup_date") == "last tuesday"
+        ),
         "nonpositive_quantity": lambda: payload["quantity"] <= 0,
         "negative_price": lambda: payload["price"] < 0,
         "invalid_email": lambda: not EMAIL.match(payload["email"]),
         "unknown_event_type": lambda: payload["event_type"] not in EVENT_TYPES,
         "late_event": lambda: all(
             event_time(record.entity, payload) < event_time(record.entity, b) - timedelta(days=2)
-            for b in _base(records, record, payload)),
+            for b in _base(records, record, payload)
+        ),
         "future_timestamp": lambda: event_time(record.entity, payload).year >= 2045,
         "oversized_value": lambda: len(record.value) > 64 * 1024,
         "unknown_field": lambda: set(payload) - names == {"loyalty_tier"},
         "unknown_customer": lambda: payload["customer_id"].startswith("C9"),
-    }  # fmt: skip
+    }
     return checks[kind]()
 
 

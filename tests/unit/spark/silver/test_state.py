@@ -16,13 +16,21 @@ def keys(*rows: tuple) -> pd.DataFrame:
     frame = pd.DataFrame(
         [
             {
-                "entity": r[0], "topic": r[0], "partition": 0, "offset": r[1], "key": r[2], "hash": r[3],
-                "customer": r[4], "event_time": r[6] if len(r) > 6 else NOW, "ingested_at": NOW,
-                "valid": r[5], "origin": "b1",
+                "entity": r[0],
+                "topic": r[0],
+                "partition": 0,
+                "offset": r[1],
+                "key": r[2],
+                "hash": r[3],
+                "customer": r[4],
+                "event_time": r[6] if len(r) > 6 else NOW,
+                "ingested_at": NOW,
+                "valid": r[5],
+                "origin": "b1",
             }
             for r in rows
         ]
-    )  # fmt: skip
+    )
     return frame.astype({c: "Int64" for c in ("partition", "offset", "key", "hash", "customer", "event_time")})
 
 
@@ -42,26 +50,41 @@ def after(*batches: pd.DataFrame) -> SilverState:
     ("earlier", "batch", "expected"),
     [
         # first occurrence: silver; a re-send with the same content in the batch: duplicate; other content: conflict
-        ([], [("customers", 1, 7, 70, 5, True), ("customers", 2, 7, 70, 5, True), ("customers", 3, 7, 71, 5, True)],
-         [("customers", 1, "silver", None), ("customers", 2, "duplicate", None),
-          ("customers", 3, "quarantined", "conflicting_duplicate")]),
+        (
+            [],
+            [("customers", 1, 7, 70, 5, True), ("customers", 2, 7, 70, 5, True), ("customers", 3, 7, 71, 5, True)],
+            [
+                ("customers", 1, "silver", None),
+                ("customers", 2, "duplicate", None),
+                ("customers", 3, "quarantined", "conflicting_duplicate"),
+            ],
+        ),
         # against an earlier batch: exact re-send and conflict
-        ([("customers", 1, 7, 70, 5, True)], [("customers", 9, 7, 70, 5, True), ("customers", 10, 7, 72, 5, True)],
-         [("customers", 9, "duplicate", None), ("customers", 10, "quarantined", "conflicting_duplicate")]),
+        (
+            [("customers", 1, 7, 70, 5, True)],
+            [("customers", 9, 7, 70, 5, True), ("customers", 10, 7, 72, 5, True)],
+            [("customers", 9, "duplicate", None), ("customers", 10, "quarantined", "conflicting_duplicate")],
+        ),
         # a row that broke a rule is quarantined with its own reasons (None here: they come from Spark)
         ([], [("clickstream", 1, 8, 80, None, False)], [("clickstream", 1, "quarantined", None)]),
         # a purchase of a customer nobody knows waits; of one this batch brings, or an earlier one, is silver
         ([], [("purchases", 1, 9, 90, 5, True)], [("purchases", 1, "quarantined", "unknown_customer")]),
-        ([], [("customers", 1, 7, 70, 5, True), ("purchases", 2, 9, 90, 5, True)],
-         [("customers", 1, "silver", None), ("purchases", 2, "silver", None)]),
+        (
+            [],
+            [("customers", 1, 7, 70, 5, True), ("purchases", 2, 9, 90, 5, True)],
+            [("customers", 1, "silver", None), ("purchases", 2, "silver", None)],
+        ),
         ([("customers", 1, 7, 70, 5, True)], [("purchases", 2, 9, 90, 5, True)], [("purchases", 2, "silver", None)]),
         # a customer that broke a rule makes no customer known
-        ([], [("customers", 1, 7, 70, 5, False), ("purchases", 2, 9, 90, 5, True)],
-         [("customers", 1, "quarantined", None), ("purchases", 2, "quarantined", "unknown_customer")]),
+        (
+            [],
+            [("customers", 1, 7, 70, 5, False), ("purchases", 2, 9, 90, 5, True)],
+            [("customers", 1, "quarantined", None), ("purchases", 2, "quarantined", "unknown_customer")],
+        ),
         # a row without an event id is judged by its rules alone
         ([], [("clickstream", 1, None, 80, None, False)], [("clickstream", 1, "quarantined", None)]),
     ],
-)  # fmt: skip
+)
 def test_outcomes(earlier, batch, expected):
     state = after(keys(*earlier)) if earlier else SilverState()
 
@@ -75,8 +98,13 @@ def test_a_waiting_purchase_is_released_with_the_batch_that_brings_its_customer(
 
     assert outcomes(judgement) == [("customers", 3, "silver", None), ("purchases", 1, "silver", None)]
     assert judgement.counts["purchases"] == {
-        "bronze_in": 0, "released": 1, "silver": 1, "quarantined": 0, "duplicate": 0, "late": 0
-    }  # fmt: skip
+        "bronze_in": 0,
+        "released": 1,
+        "silver": 1,
+        "quarantined": 0,
+        "duplicate": 0,
+        "late": 0,
+    }
     state.apply(judgement.delta)
     assert state.waiting.empty
 

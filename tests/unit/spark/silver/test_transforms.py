@@ -72,25 +72,57 @@ def test_each_generated_kind_breaks_exactly_its_rules(spark, kind):
 @pytest.mark.parametrize(
     ("entity", "payload", "codes"),
     [
-        ("customers", '{"event_id":"e","customer_id":"C1","name":"A","email":" a@b.io ","country":"DE",'
-                      '"signup_date":"2026-01-01T00:00:00Z"}', set()),
-        ("customers", '{"event_id":"e","customer_id":"C1","name":"A","email":"a@b","country":"DE",'
-                      '"signup_date":"2026-01-01T00:00:00Z"}', {"invalid_email"}),
-        ("purchases", '{"event_id":"e","order_id":"O","customer_id":"C","product_id":"P","quantity":1,"price":0,'
-                      '"purchase_date":"2026-01-01T00:00:00Z"}', set()),
-        ("purchases", '{"event_id":"e","order_id":"O","customer_id":"C","product_id":"P","quantity":2.5,"price":1,'
-                      '"purchase_date":"2026-01-01T00:00:00Z"}', {"wrong_type:quantity"}),
-        ("purchases", '{"event_id":"e","order_id":"O","customer_id":"C","product_id":"P","quantity":0,"price":-1,'
-                      '"purchase_date":"2026-01-01T00:00:00Z"}', {"nonpositive_quantity", "negative_price"}),
-        ("clickstream", '{"event_id":"e","user_id":"C","session_id":"S","page_url":"/","event_type":"add_to_cart",'
-                        '"product_id":null,"timestamp":"2026-01-01T00:00:00Z"}', {"product_id_required"}),
-        ("clickstream", '{"event_id":"e","user_id":"C","session_id":"S","page_url":"/","event_type":"page_view",'
-                        '"timestamp":"2026-01-01T00:00:00Z"}', set()),
-        ("clickstream", '{"event_id":"e","user_id":"C","session_id":"S","page_url":"/","event_type":"page_view",'
-                        '"timestamp":"2026-06-03T00:00:00Z"}', {"future_timestamp"}),
+        (
+            "customers",
+            '{"event_id":"e","customer_id":"C1","name":"A","email":" a@b.io ","country":"DE",'
+            '"signup_date":"2026-01-01T00:00:00Z"}',
+            set(),
+        ),
+        (
+            "customers",
+            '{"event_id":"e","customer_id":"C1","name":"A","email":"a@b","country":"DE",'
+            '"signup_date":"2026-01-01T00:00:00Z"}',
+            {"invalid_email"},
+        ),
+        (
+            "purchases",
+            '{"event_id":"e","order_id":"O","customer_id":"C","product_id":"P","quantity":1,"price":0,'
+            '"purchase_date":"2026-01-01T00:00:00Z"}',
+            set(),
+        ),
+        (
+            "purchases",
+            '{"event_id":"e","order_id":"O","customer_id":"C","product_id":"P","quantity":2.5,"price":1,'
+            '"purchase_date":"2026-01-01T00:00:00Z"}',
+            {"wrong_type:quantity"},
+        ),
+        (
+            "purchases",
+            '{"event_id":"e","order_id":"O","customer_id":"C","product_id":"P","quantity":0,"price":-1,'
+            '"purchase_date":"2026-01-01T00:00:00Z"}',
+            {"nonpositive_quantity", "negative_price"},
+        ),
+        (
+            "clickstream",
+            '{"event_id":"e","user_id":"C","session_id":"S","page_url":"/","event_type":"add_to_cart",'
+            '"product_id":null,"timestamp":"2026-01-01T00:00:00Z"}',
+            {"product_id_required"},
+        ),
+        (
+            "clickstream",
+            '{"event_id":"e","user_id":"C","session_id":"S","page_url":"/","event_type":"page_view",'
+            '"timestamp":"2026-01-01T00:00:00Z"}',
+            set(),
+        ),
+        (
+            "clickstream",
+            '{"event_id":"e","user_id":"C","session_id":"S","page_url":"/","event_type":"page_view",'
+            '"timestamp":"2026-06-03T00:00:00Z"}',
+            {"future_timestamp"},
+        ),
         ("clickstream", "[1, 2]", {"malformed_json"}),
     ],
-)  # fmt: skip
+)
 def test_rules_table(spark, entity, payload, codes):
     bronze = spark.createDataFrame(
         [(entity, payload.encode(), entity, 0, 0, INGESTED_AT, INGESTED_AT, 0)], BRONZE_SCHEMA
