@@ -1,5 +1,5 @@
-"""The serving query: every Kafka record that passes its entity's row rules reaches its Cassandra table within a
-second, beside the exactly-once silver path (``spark.silver.job``) and independent of it.
+"""The serving query: every Kafka record that passes its entity's row rules goes to its Cassandra table as soon as
+the query reads it, beside the exactly-once silver path (``spark.silver.job``) and independent of it.
 
 It keeps no state and judges nothing across records: a duplicate is written again at the same inverted timestamp
 (a no-op), a conflicting re-send loses to the first occurrence by timestamp, and what only the silver path can know
