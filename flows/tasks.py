@@ -10,6 +10,7 @@ from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.asyncio import AcquireConcurrencySlotTimeoutError
 from prefect.concurrency.sync import concurrency
 
 from retail.deploy import STREAM_SLOT  # one slot: the catch-up and the long-running stream share a checkpoint
@@ -73,7 +74,7 @@ def catch_up_stream(settings: Settings, max_offsets: int | None = None, live_wai
         with concurrency(STREAM_SLOT, timeout_seconds=20):
             query = start_stream(_spark(settings), settings, trigger_seconds=None, max_offsets=max_offsets, silver=True)
             query.awaitTermination()
-    except TimeoutError:
+    except AcquireConcurrencySlotTimeoutError:  # the live stream holds the slot
         return _wait_for_live_stream(settings, live_wait_s)
     if query.exception():
         raise RuntimeError(f"the stream failed: {query.exception()}")
