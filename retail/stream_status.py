@@ -115,8 +115,9 @@ class Freshness:
     newest: datetime
 
 
-def serving_freshness(settings: Settings, batches: int = 20) -> Freshness | None:
-    """Returns the freshness the serving query recorded over its newest ``batches`` (None before its first)."""
+def serving_freshness(settings: Settings, batches: int = 20, within_s: float = 300) -> Freshness | None:
+    """Returns the freshness the serving query recorded over its newest ``batches`` written in the last
+    ``within_s`` seconds (None when there are none: it has not written lately)."""
     from cassandra import InvalidRequest
 
     from retail.cassandra import SERVING_PROGRESS, SERVING_QUERY
@@ -134,6 +135,8 @@ def serving_freshness(settings: Settings, batches: int = 20) -> Freshness | None
         return None
     finally:
         cluster.shutdown()
+    since = datetime.now(UTC).replace(tzinfo=None).timestamp() - within_s
+    rows = [r for r in rows if r.written_at.timestamp() >= since]  # both naive UTC
     if not rows:
         return None
     total = sum(r.rows for r in rows)

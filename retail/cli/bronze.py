@@ -105,7 +105,7 @@ def status(
     def table():
         from rich.table import Table
 
-        grid = Table("query", "last batch", "age s", "events/s", "lag", "produce → readable p50 / p95")
+        grid = Table("query", "last batch", "age s", "events/s", "lag", "produce → readable p50 / p95 (last 5 min)")
         try:
             serving, silver = stream_status(settings, SERVING_CHECKPOINT), stream_status(settings, CHECKPOINT)
             freshness = serving_freshness(settings)
