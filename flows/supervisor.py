@@ -50,6 +50,15 @@ def restart_stream(deployment: str, stuck_runs: list[str]) -> str:
     return str(run_deployment(deployment, timeout=0).id)
 
 
+def verdict(live_runs: int, total_lag: int, seconds_since_commit: float | None, stuck_after_s: float) -> str:
+    """Returns what the supervisor makes of the stream: ``no live run``, ``stuck`` (records wait in Kafka and no
+    batch was committed for ``stuck_after_s``, or ever) or ``healthy``."""
+    if not live_runs:
+        return "no live run"
+    waited_too_long = seconds_since_commit is None or seconds_since_commit > stuck_after_s
+    return "stuck" if total_lag > 0 and waited_too_long else "healthy"
+
+
 @flow(name="stream-supervisor", log_prints=True)
 def supervise_stream(deployment: str = "stream-forever/continuous", stuck_after_s: float = 300.0) -> dict:
     """Restarts the stream when no run of ``deployment`` is live, or when records wait in Kafka and no batch was
@@ -57,12 +66,10 @@ def supervise_stream(deployment: str = "stream-forever/continuous", stuck_after_
     settings = Settings()
     status = check_stream(settings)
     runs = live_runs(deployment)
-    since = status["seconds_since_commit"]
-    stuck = bool(runs) and status["total_lag"] > 0 and (since is None or since > stuck_after_s)
+    reason = verdict(len(runs), status["total_lag"], status["seconds_since_commit"], stuck_after_s)
     action = "none"
-    if not runs or stuck:
-        action = f"restarted as run {restart_stream(deployment, runs if stuck else [])}"
-    reason = "no live run" if not runs else "stuck" if stuck else "healthy"
+    if reason != "healthy":
+        action = f"restarted as run {restart_stream(deployment, runs if reason == 'stuck' else [])}"
     print(f"stream {reason}: {status}; action {action}")
     create_table_artifact(
         [{**status, "lag": str(status["lag"]), "live_runs": len(runs), "verdict": reason, "action": action}],

@@ -133,3 +133,19 @@ def test_gold_report_is_an_artifact_with_the_figures():
         (artifact,) = [a for a in client.read_artifacts() if a.id == artifact_id]
     assert artifact.key == "gold-headline"
     assert "| One-time | 2 |" in artifact.data and "12.50" in artifact.data
+
+
+@pytest.mark.parametrize(
+    ("live_runs", "lag", "since", "expected"),
+    [
+        (0, 0, 10.0, "no live run"),
+        (0, 500, None, "no live run"),
+        (1, 0, 9999.0, "healthy"),  # idle: nothing waits, however old the last batch
+        (1, 500, 10.0, "healthy"),
+        (1, 500, 301.0, "stuck"),
+        (1, 500, None, "stuck"),  # records wait and no batch was ever committed
+        (2, 1, 300.0, "healthy"),  # at the limit, not beyond it
+    ],
+)
+def test_the_supervisors_verdict(live_runs, lag, since, expected):
+    assert supervisor.verdict(live_runs, lag, since, stuck_after_s=300) == expected
