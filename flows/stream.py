@@ -25,7 +25,7 @@ def stream_catch_up(max_offsets: int | None = None) -> dict:
 @flow(name="stream-forever", log_prints=True)
 def stream_forever(trigger_seconds: float = 2.0, max_offsets: int | None = 50_000) -> None:
     """Runs the live pair until it is stopped or fails (a failure fails the run, so the supervisor sees it): the
-    serving query (Cassandra within a second) and the exactly-once bronze + silver stream."""
+    serving query (Cassandra as soon as a record is read) and the exactly-once bronze + silver stream."""
     from retail.jobs import start_live
 
     settings = Settings()

@@ -56,8 +56,8 @@ def start_stream(
 
 
 def start_serving(spark, settings: Settings, max_offsets: int | None = None):
-    """Starts the serving query: every record that passes the row rules into Cassandra within a second."""
-    from retail.cassandra import CassandraTarget, ensure_schema
+    """Starts the serving query: every record that passes the row rules into Cassandra as soon as it is read."""
+    from retail.cassandra import SERVING_QUERY, CassandraTarget, ensure_schema
     from spark.silver.serving import start_serving_stream
 
     cassandra = CassandraTarget.from_settings(settings)
@@ -65,7 +65,7 @@ def start_serving(spark, settings: Settings, max_offsets: int | None = None):
     return start_serving_stream(
         spark,
         bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
-        checkpoint=settings.lake().checkpoint("serving_cassandra"),
+        checkpoint=settings.lake().checkpoint(SERVING_QUERY),
         cassandra=cassandra,
         topic_prefix=settings.kafka_topic_prefix,
         max_offsets_per_trigger=max_offsets,

@@ -1,7 +1,7 @@
 """Writes to the serving tables, run by Spark executors: prepared, idempotent statements grouped into unlogged
 batches per partition key and executed concurrently on the process's one session.
 
-Two queries write the same tables: the serving query (every record that passes the row rules, within a second) and
+Two queries write the same tables: the serving query (every record that passes the row rules, as soon as it is read) and
 the exactly-once silver path (corrections only it can know, or every silver row when no serving query runs). They
 agree through write timestamps. Every serving table holds one event per primary key, and the first occurrence of an
 event is the one silver keeps, so a row is written at an *inverted* clock: the earlier a record came, the higher its

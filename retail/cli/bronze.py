@@ -22,7 +22,7 @@ def stream(
     max_offsets: Annotated[int | None, typer.Option(help="most records per micro-batch")] = None,
     silver: Annotated[bool, typer.Option("--silver", help="also route every micro-batch to silver")] = False,
     serving: Annotated[
-        bool, typer.Option(help="with --silver (not --once): a serving query writes Cassandra within a second")
+        bool, typer.Option(help="with --silver (not --once): a serving query writes Cassandra as records arrive")
     ] = True,
     master: Master = None,
 ) -> None:
@@ -31,7 +31,7 @@ def stream(
     spark = spark_session(settings, "bronze-stream", master)
     if silver and serving and not once:
         queries = start_live(spark, settings, trigger_seconds, max_offsets)
-        console.print("serving query running: Cassandra within a second of each event")
+        console.print("serving query running: each valid event into Cassandra as soon as it is read")
     else:
         queries = (start_stream(spark, settings, None if once else trigger_seconds, max_offsets, silver),)
     console.print(f"bronze stream running; writing {settings.lake().bronze_kafka}")

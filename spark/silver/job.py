@@ -58,7 +58,7 @@ __all__ = ["COUNTS", "OUTCOMES", "RETRIED_REASON", "SilverJob", "SilverTargets",
 class SilverTargets:
     """Where silver goes: ``silver/<entity>``, ``quarantine/entity=``, ``_audit/batch_counts/entity=``,
     ``_audit/released/entity=``, the state under ``_state/silver``, and the Cassandra keyspace of the real-time
-    tables (None: no Cassandra). ``serving``: a serving query writes every silver row to Cassandra within a second,
+    tables (None: no Cassandra). ``serving``: a serving query writes every silver row to Cassandra as it is read,
     so this path writes only what it alone knows (releases, removals, sales per minute)."""
 
     silver_root: str
