@@ -69,6 +69,7 @@ def write_bronze(folder: Path, purchases: int, chunk: int) -> tuple[int, int]:
 
 
 def main() -> None:
+    """Runs the benchmark and prints its figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--purchases", type=int, default=1_000_000)
     parser.add_argument("--chunk", type=int, default=1_000_000, help="records per silver batch")

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from retail.clients import kafka_consumer
 from retail.contracts import CONTRACTS
 from retail.settings import Settings
 
@@ -104,19 +105,15 @@ class Lag:
     """Consumer lag of streaming queries: the topics' end offsets minus what each query's last batch reached."""
 
     def __init__(self, settings: Settings) -> None:
-        from confluent_kafka import Consumer, TopicPartition
+        from confluent_kafka import TopicPartition
 
-        self.consumer = Consumer(
-            {
-                "bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
-                "group.id": f"lag-{uuid.uuid4().hex[:6]}",
-            }
-        )
+        self.consumer = kafka_consumer(settings, f"lag-{uuid.uuid4().hex[:6]}")
         topics = [settings.kafka_topic_prefix + c.topic for c in CONTRACTS.values()]
         metadata = self.consumer.list_topics(timeout=15).topics
         self.partitions = [TopicPartition(t, p) for t in topics for p in metadata[t].partitions]
 
     def ends(self) -> dict[tuple[str, int], int]:
+        """Returns the end offset of every partition of the entity topics."""
         return {
             (tp.topic, tp.partition): self.consumer.get_watermark_offsets(tp, timeout=10, cached=False)[1]
             for tp in self.partitions
@@ -124,6 +121,7 @@ class Lag:
 
     @staticmethod
     def of(query, ends: dict[tuple[str, int], int]) -> int:
+        """Returns how many records of ``ends`` the query's last batch has not reached."""
         reached = reached_offsets(query)
         return sum(end - int(reached.get(t, {}).get(str(p), 0)) for (t, p), end in ends.items())
 
@@ -138,6 +136,7 @@ def reached_offsets(query) -> dict[str, dict[str, int]]:
 
 
 def quantiles(values) -> dict[str, float]:
+    """Returns p50, p95 and p99 of ``values`` (zeros when there are none)."""
     values = np.asarray(values, dtype=float)
     if not len(values):
         return {f"p{int(q * 100)}": float("nan") for q in QUANTILES}
@@ -186,6 +185,18 @@ def silver_latency(spark, settings: Settings, began: float, ended: float) -> tup
     return list(latency["us"] / 1e6), latency["batch_id"].nunique()
 
 
+def in_window(query, began: float) -> list[dict]:
+    """Returns the progress of a query's batches that read rows since ``began``."""
+    since = datetime.fromtimestamp(began, UTC).isoformat()[:19]
+    return [p for p in query.recentProgress if p["numInputRows"] and p["timestamp"] >= since]
+
+
+def profile(progress: list[dict]) -> dict[str, float]:
+    """Returns the median of each phase of a micro-batch (Spark's ``durationMs``: addBatch, walCommit, ...)."""
+    phases = {key for p in progress for key in p["durationMs"]}
+    return {key: statistics.median(p["durationMs"].get(key, 0) for p in progress) for key in sorted(phases)}
+
+
 def jobs_per_batch(spark, query_id: str) -> list[int]:
     """Returns the Spark jobs each micro-batch of a query ran (from the driver's REST API)."""
     ui = spark.sparkContext.uiWebUrl
@@ -204,7 +215,6 @@ def jobs_per_batch(spark, query_id: str) -> list[int]:
 def naive_consumer(settings: Settings, keyspace: str, n: int) -> float:
     """Reads ``n`` purchases one message at a time and writes each with a synchronous, unprepared INSERT; returns
     events/s."""
-    from confluent_kafka import Consumer
 
     from retail.cassandra import CassandraTarget
 
@@ -218,13 +228,7 @@ def naive_consumer(settings: Settings, keyspace: str, n: int) -> float:
         f"CREATE TABLE IF NOT EXISTS {keyspace}.purchases (order_id text PRIMARY KEY, customer_id text, "
         "product_id text, quantity int, price decimal, purchase_date text)"
     )
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
-            "group.id": f"naive-{uuid.uuid4().hex[:6]}",
-            "auto.offset.reset": "earliest",
-        }
-    )
+    consumer = kafka_consumer(settings, f"naive-{uuid.uuid4().hex[:6]}", {"auto.offset.reset": "earliest"})
     consumer.subscribe([settings.kafka_topic_prefix + CONTRACTS["purchases"].topic])
     done, began = 0, time.perf_counter()
     try:
@@ -296,12 +300,14 @@ def judge_cost(history: int, batch: int = 20_000, repeats: int = 5) -> dict[str,
 
 
 def stack_rss_mib(settings: Settings) -> float:
+    """Returns the resident memory of every stack service together, in MiB."""
     from retail.stack import Stack
 
     return sum(s.rss_bytes for s in Stack(settings).status()) / 2**20
 
 
 def main() -> None:
+    """Runs the benchmark and prints its figures, the JSON line last."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", default="5000,10000,20000", help="offered events/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=60, help="how long each rate is offered")
@@ -361,11 +367,7 @@ def main() -> None:
             window = (offered["began"], offered["ended"])
             to_cassandra = cassandra_latency(session, *window)
             to_silver, batches = silver_latency(spark, live, *window)
-            durations = [
-                p["durationMs"]["triggerExecution"] / 1000
-                for p in silver.recentProgress
-                if p["numInputRows"] and p["timestamp"] >= datetime.fromtimestamp(window[0], UTC).isoformat()[:19]
-            ]
+            durations = [p["durationMs"]["triggerExecution"] / 1000 for p in in_window(silver, window[0])]
             phases.append(
                 {
                     "offered": rate,
@@ -384,6 +386,8 @@ def main() -> None:
                     "silver_s": quantiles(to_silver),
                     "silver_batches": batches,
                     "batch_s": quantiles(durations),
+                    "serving_profile_ms": profile(in_window(serving, window[0])),
+                    "silver_profile_ms": profile(in_window(silver, window[0])),
                 }
             )
             print(json.dumps(phases[-1]))

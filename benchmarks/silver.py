@@ -33,6 +33,7 @@ TRIGGER_SECONDS = 1.0
 
 
 def catch_up(spark, settings: Settings, silver: bool) -> float:
+    """Catches up on every entity topic (through silver when asked); returns the seconds it took."""
     began = time.perf_counter()
     query = start_stream(spark, settings, trigger_seconds=None, silver=silver)
     query.awaitTermination()
@@ -53,6 +54,7 @@ def probe(template: dict) -> Record:
 
 
 def main() -> None:
+    """Runs the benchmark and prints its figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--probes", type=int, default=10)

@@ -1,0 +1,1 @@
+"""Prefect flows and their tasks: the pipeline, the stream and its supervisor, CSV ingest, gold."""

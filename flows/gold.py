@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.reports import publish_freshness_report, publish_gold_report
-from flows.tasks import build_gold
+from flows.tasks import publish_gold_build
 from retail.settings import Settings
 
 
@@ -13,7 +13,7 @@ from retail.settings import Settings
 def build_gold_flow() -> dict:
     """Builds gold and publishes its headline figures and freshness."""
     settings = Settings()
-    gold = build_gold(settings)
+    gold = publish_gold_build(settings)
     print(f"gold {gold['build_id']} published in {gold['seconds']} s at {gold['path']}")
     publish_gold_report(gold)
     publish_freshness_report(settings)

@@ -9,7 +9,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.tasks import _spark
+from flows.tasks import flow_spark
 from retail.settings import Settings
 
 
@@ -20,7 +20,7 @@ def publish_quality_report(settings: Settings) -> object:
     from spark.silver.audit import quality
     from spark.silver.job import SilverTargets
 
-    rows = quality(_spark(settings), SilverTargets.under(settings.lake()))
+    rows = quality(flow_spark(settings), SilverTargets.under(settings.lake()))
     return create_table_artifact(rows, key="data-quality", description="Silver data quality, per entity, all batches")
 
 
@@ -31,7 +31,7 @@ def publish_freshness_report(settings: Settings) -> object:
     from spark.silver.audit import freshness as silver_freshness
     from spark.silver.job import SilverTargets
 
-    rows = silver_freshness(_spark(settings), SilverTargets.under(settings.lake()))
+    rows = silver_freshness(flow_spark(settings), SilverTargets.under(settings.lake()))
     with contextlib.suppress(GoldError):  # nothing published yet: silver alone
         rows += freshness(current(settings) / "warehouse.duckdb")
     return create_table_artifact(rows, key="freshness", description="Newest event time per table, against now")

@@ -5,6 +5,7 @@ from prefect import flow, task
 
 @task
 def add(a: int, b: int) -> int:
+    """Returns the sum (a task the smoke flow runs on the worker)."""
     return a + b
 
 

@@ -7,7 +7,7 @@ from prefect import flow
 from prefect.concurrency.sync import concurrency
 
 from flows.reports import publish_freshness_report, publish_quality_report
-from flows.tasks import STREAM_SLOT, _spark, catch_up_stream
+from flows.tasks import STREAM_SLOT, catch_up_stream, flow_spark
 from retail.settings import Settings
 
 
@@ -29,7 +29,7 @@ def stream_forever(trigger_seconds: float = 2.0, max_offsets: int | None = 50_00
     from retail.jobs import start_live
 
     settings = Settings()
-    spark = _spark(settings)
+    spark = flow_spark(settings)
     with concurrency(STREAM_SLOT, lease_duration=60):
         queries = start_live(spark, settings, trigger_seconds, max_offsets)
         print(f"serving query {queries[0].id} and stream {queries[1].id} running (every {trigger_seconds} s)")

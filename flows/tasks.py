@@ -13,13 +13,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.asyncio import AcquireConcurrencySlotTimeoutError
 from prefect.concurrency.sync import concurrency
 
+from retail.contracts import CONTRACTS
 from retail.deploy import STREAM_SLOT  # one slot: the catch-up and the long-running stream share a checkpoint
 from retail.settings import Settings
 
-ENTITY_ORDER = ("customers", "purchases", "clickstream")  # customers first: purchases are checked against them
+ENTITY_ORDER = tuple(CONTRACTS)  # customers first: purchases are checked against them
 
 
-def _spark(settings: Settings):
+def flow_spark(settings: Settings):
     """The flow-run process's Spark session (on the stack's master, with the Kafka connector); Spark's getOrCreate
     hands every task the same one."""
     from retail.jobs import spark_session
@@ -44,7 +45,7 @@ def produce_events(settings: Settings, count: int, seed: int, bad_fraction: floa
 
     ensure_topics(settings)
     records = itertools.islice(generate(_config(seed, bad_fraction, start_days_ago)), count)
-    ledger = settings.gold_path.parent / "ledgers" / f"kafka-{seed}-{datetime.now(UTC):%Y%m%dT%H%M%S}.jsonl"
+    ledger = settings.ledger_path / f"kafka-{seed}-{datetime.now(UTC):%Y%m%dT%H%M%S}.jsonl"
     ledger.parent.mkdir(parents=True, exist_ok=True)
     report = produce(records, settings, ledger)
     if report.failed:
@@ -72,7 +73,9 @@ def catch_up_stream(settings: Settings, max_offsets: int | None = None, live_wai
 
     try:
         with concurrency(STREAM_SLOT, timeout_seconds=20):
-            query = start_stream(_spark(settings), settings, trigger_seconds=None, max_offsets=max_offsets, silver=True)
+            query = start_stream(
+                flow_spark(settings), settings, trigger_seconds=None, max_offsets=max_offsets, silver=True
+            )
             query.awaitTermination()
     except AcquireConcurrencySlotTimeoutError:  # the live stream holds the slot
         return _wait_for_live_stream(settings, live_wait_s)
@@ -102,7 +105,7 @@ def ingest_csv_file(settings: Settings, path: str, entity: str) -> dict:
     from spark.ingest import ingest_csv
 
     report = ingest_csv(
-        _spark(settings),
+        flow_spark(settings),
         Path(path),
         entity,
         landing_root=settings.lake().landing_csv,
@@ -120,11 +123,11 @@ def ingest_csv_file(settings: Settings, path: str, entity: str) -> dict:
 
 
 @task(retries=1, retry_delay_seconds=30, timeout_seconds=3600, cache_policy=NO_CACHE)
-def build_gold(settings: Settings) -> dict:
+def publish_gold_build(settings: Settings) -> dict:
     """Builds, tests and publishes gold (waits up to 10 minutes for a build already running); returns its figures."""
-    from retail.gold import build_gold as build
+    from retail.gold import build_gold
 
-    result = build(settings, wait_s=600)
+    result = build_gold(settings, wait_s=600)
     return {
         "build_id": result.build_id,
         "path": str(result.path),

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
+from retail.clients import webhdfs
 from retail.contracts import CONTRACTS
 from retail.settings import REPO_ROOT, Settings
 
@@ -50,6 +51,7 @@ class GoldBuild:
 
     @property
     def warehouse(self) -> Path:
+        """Returns the build's DuckDB file."""
         return self.path / "warehouse.duckdb"
 
 
@@ -178,16 +180,10 @@ def _check_silver(settings: Settings) -> None:
         missing = [e for e in CONTRACTS if not (Path(str(settings.silver_local_path)) / e).is_dir()]
         where = str(settings.silver_local_path)
     else:
-        import fsspec
-
-        from retail.stack import health
-
-        webhdfs = settings.endpoints().webhdfs_url
-        # fsspec reports a refused WebHDFS connection as "no files found": say what is really wrong first.
-        if not health.namenode(webhdfs):
-            raise GoldError(f"WebHDFS at {webhdfs} does not answer: is HDFS up? (`retail stack up`)")
-        url = urlparse(webhdfs)
-        fs = fsspec.filesystem("webhdfs", host=url.hostname, port=url.port, user="retail")
+        try:
+            fs = webhdfs(settings)
+        except RuntimeError as error:
+            raise GoldError(str(error)) from None
         where = f"{settings.lake_path}/silver"
         missing = [e for e in CONTRACTS if not fs.exists(f"{where}/{e}")]
     if missing:

@@ -16,7 +16,15 @@ def spark_session(settings: Settings, app_name: str, master: str | None = None):
     # Two queries share the executors when the serving query runs beside the silver stream: fair scheduling lets
     # the serving query's short tasks in between a long silver batch's.
     conf = {"spark.scheduler.mode": "FAIR"}
-    return build_session(app_name, master or settings.endpoints().spark_master, jars=jars, conf=conf)
+    return build_session(
+        app_name,
+        master or settings.endpoints().spark_master,
+        driver_host=settings.spark_driver_host,
+        executor_memory=settings.spark_executor_memory,
+        cores=settings.spark_cores,
+        jars=jars,
+        conf=conf,
+    )
 
 
 def silver_targets(settings: Settings, serving: bool = False):

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import NewTopic
 
-from retail.clients import kafka_admin
+from retail.clients import kafka_admin, kafka_producer
 from retail.contracts import CONTRACTS
 from retail.generator import Record
 from retail.settings import Settings
@@ -61,6 +61,8 @@ class LedgerEntry:
 
 @dataclass(frozen=True)
 class ProduceReport:
+    """What one producer run did: records produced, acknowledged and failed, and how long it took."""
+
     produced: int
     acked: int
     failed: int
@@ -69,6 +71,7 @@ class ProduceReport:
 
     @property
     def rate(self) -> float:
+        """Returns the acknowledged records per second."""
         return self.produced / self.seconds if self.seconds else 0.0
 
 
@@ -82,6 +85,7 @@ def write_ledger(entries: Iterable[LedgerEntry], path: Path) -> Path:
 
 
 def read_ledger(path: Path) -> list[LedgerEntry]:
+    """Returns the entries of a producer ledger file."""
     with path.open() as f:
         return [LedgerEntry(**json.loads(line)) for line in f]
 
@@ -98,17 +102,15 @@ def produce(
     """Sends ``records`` (stop them with islice, or give ``duration_s``) at up to ``rate`` records/s with an
     idempotent, acks=all producer; returns the counts and writes the ledger. Delivery failures are counted and kept in
     the ledger, never dropped."""
-    producer = Producer(
+    producer = kafka_producer(
+        settings,
         {
-            "bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
-            "enable.idempotence": True,
-            "acks": "all",
             "linger.ms": 20,
             "batch.size": 512 * 1024,
             "compression.type": "lz4",
             "message.max.bytes": MAX_MESSAGE_BYTES,
             "delivery.timeout.ms": 120_000,
-        }
+        },
     )
     entries: list[LedgerEntry] = []
     acked = 0

@@ -16,38 +16,48 @@ class LakeLayout:
 
     @property
     def bronze_kafka(self) -> str:
+        """Kafka records as they arrived."""
         return self._under("bronze", "kafka")
 
     @property
     def bronze_csv(self) -> str:
+        """CSV lines as they arrived."""
         return self._under("bronze", "csv")
 
     @property
     def landing_csv(self) -> str:
+        """CSV files copied in before they land."""
         return self._under("landing", "csv")
 
     @property
     def silver_root(self) -> str:
+        """Every entity's silver table."""
         return self._under("silver")
 
     def silver(self, entity: str) -> str:
+        """Returns one entity's silver table."""
         return self._under("silver", entity)
 
     @property
     def quarantine(self) -> str:
+        """Rejected rows with every reason, by entity and batch."""
         return self._under("quarantine")
 
     @property
     def batch_counts(self) -> str:
+        """Every batch's counts by entity: its presence means the batch is done."""
         return self._under("_audit", "batch_counts")
 
     @property
     def released(self) -> str:
+        """Purchases let out of quarantine once their customer came."""
         return self._under("_audit", "released")
 
     @property
     def silver_state(self) -> str:
+        """The silver state's deltas and snapshots."""
         return self._under("_state", "silver")
 
     def checkpoint(self, query: str) -> str:
+        """Returns the checkpoint folder of a streaming query."""
         return self._under("_checkpoints", query)

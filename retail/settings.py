@@ -22,6 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Profile(StrEnum):
+    """Where the services run: on this machine (the stack) or elsewhere (every endpoint explicit)."""
+
     LOCAL = "local"
     DOCKER = "docker"
     CLUSTER = "cluster"
@@ -85,10 +87,13 @@ class Endpoints:
     prefect_api_url: str
 
     def as_dict(self) -> dict[str, object]:
+        """Returns the endpoints as a plain dict."""
         return asdict(self)
 
 
 class Settings(BaseSettings):
+    """The platform's configuration, from ``RETAIL_*`` variables or ``.env``, checked when built."""
+
     model_config = SettingsConfigDict(env_prefix="RETAIL_", env_nested_delimiter="__", env_file=".env", extra="ignore")
 
     profile: Profile = Profile.LOCAL
@@ -102,6 +107,9 @@ class Settings(BaseSettings):
     cassandra_keyspace: str = Field(default="retail", description="keyspace of the real-time tables")
     cassandra_replication: int = Field(default=1, description="replication factor of that keyspace")
     spark_master: str | None = None
+    spark_driver_host: str = Field(default="127.0.0.1", description="address the Spark driver and its UI listen on")
+    spark_executor_memory: str = Field(default="1g", description="memory of each Spark executor")
+    spark_cores: int = Field(default=2, description="cores a Spark application takes at most")
     prefect_api_url: str | None = None
     work_pool: str = "retail-process"
     kafka_topic_prefix: str = Field(default="", description="put before every entity topic name")
@@ -109,6 +117,7 @@ class Settings(BaseSettings):
     kafka_replication: int = Field(default=1, description="replication factor of each entity topic")
     kafka_retention_ms: int = Field(default=7 * 24 * 3600 * 1000, description="retention of each entity topic")
     lake_path: str = Field(default="/retail", description="root of bronze, silver and checkpoints on HDFS")
+    hdfs_user: str = Field(default="retail", description="the user WebHDFS requests act as")
     gold_path: Path = Field(
         default=Path.home() / ".local/share/retail-platform/gold", description="gold builds and the `current` link"
     )
@@ -116,6 +125,10 @@ class Settings(BaseSettings):
         default="hdfs", description="dbt target: silver on HDFS through WebHDFS, or in silver_local_path"
     )
     silver_local_path: Path | None = Field(default=None, description="silver Parquet folder of the local target")
+    ledger_path: Path = Field(
+        default=Path.home() / ".local/share/retail-platform/ledgers",
+        description="producer ledgers of the flows' runs (one JSON-lines file per run)",
+    )
     inbox_path: Path = Field(
         default=Path.home() / ".local/share/retail-platform/inbox", description="CSV batch files waiting for ingest"
     )

@@ -6,27 +6,25 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import urlparse
 
-from retail.clients import cassandra_cluster, kafka_admin
+from retail.clients import cassandra_cluster, kafka_admin, kafka_consumer, kafka_producer, webhdfs
 from retail.settings import REPO_ROOT, Settings
 
 
 def kafka_roundtrip(settings: Settings, messages: int = 10) -> tuple[list[str], list[str]]:
     """Returns (sent, received): values produced to a fresh topic and consumed back from its beginning."""
-    from confluent_kafka import Consumer, Producer
     from confluent_kafka.admin import NewTopic
 
-    bootstrap = settings.endpoints().kafka_bootstrap_servers
     topic = f"smoke-{uuid.uuid4().hex[:8]}"
     admin = kafka_admin(settings)
     admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(timeout=30)
     try:
         sent = [f"message-{i}" for i in range(messages)]
-        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
+        producer = kafka_producer(settings)
         for value in sent:
             producer.produce(topic, value=value.encode())
         if producer.flush(30) != 0:
             raise RuntimeError("Kafka did not acknowledge every smoke message within 30 s")
-        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": topic, "auto.offset.reset": "earliest"})
+        consumer = kafka_consumer(settings, topic, {"auto.offset.reset": "earliest"})
         consumer.subscribe([topic])
         received: list[str] = []
         try:
@@ -69,17 +67,9 @@ def spark_parquet_roundtrip(spark, settings: Settings, rows: int = 1000) -> tupl
 
 def webhdfs_read(settings: Settings, hdfs_path: str) -> tuple[list[str], int]:
     """Returns (Parquet files listed, rows read) for a folder on HDFS, through WebHDFS with fsspec."""
-    import fsspec
     import pyarrow.parquet as pq
 
-    from retail.stack import health
-
-    webhdfs = settings.endpoints().webhdfs_url
-    if not health.namenode(webhdfs):
-        # fsspec reports a refused connection as "no files found"; say what is really wrong.
-        raise RuntimeError(f"WebHDFS at {webhdfs} does not answer: is HDFS up? (`retail stack status`)")
-    url = urlparse(webhdfs)
-    fs = fsspec.filesystem("webhdfs", host=url.hostname, port=url.port, user="retail")
+    fs = webhdfs(settings)
     files = sorted(p for p in fs.ls(urlparse(hdfs_path).path, detail=False) if p.endswith(".parquet"))
     rows = 0
     for file in files:
@@ -115,7 +105,7 @@ def prefect_worker_run(settings: Settings, timeout_s: int = 180) -> str:
 def _spark_checks(settings: Settings) -> str:
     from spark.session import build_session
 
-    spark = build_session("stack-smoke", settings.endpoints().spark_master)
+    spark = build_session("stack-smoke", settings.endpoints().spark_master, driver_host=settings.spark_driver_host)
     try:
         path, rows, total = spark_parquet_roundtrip(spark, settings)
     finally:

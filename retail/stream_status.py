@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlparse
 
+from retail.clients import kafka_consumer, webhdfs
 from retail.settings import Settings
 
 CHECKPOINT = ("_checkpoints", "bronze_kafka")
@@ -26,9 +26,11 @@ class StreamStatus:
 
     @property
     def total_lag(self) -> int:
+        """Records in the topics the query has not read."""
         return sum(self.lag.values())
 
     def seconds_since_commit(self, now: datetime | None = None) -> float | None:
+        """Returns the seconds since the last commit (None before the first)."""
         if self.last_commit is None:
             return None
         return ((now or datetime.now(UTC)) - self.last_commit).total_seconds()
@@ -37,17 +39,11 @@ class StreamStatus:
 def stream_status(settings: Settings, checkpoint: tuple[str, ...] = CHECKPOINT) -> StreamStatus:
     """Returns the status of the query with ``checkpoint`` (default: the bronze + silver stream); raises
     RuntimeError when HDFS or Kafka does not answer."""
-    import fsspec
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import TopicPartition
 
     from retail.contracts import CONTRACTS
-    from retail.stack import health
 
-    webhdfs = settings.endpoints().webhdfs_url
-    if not health.namenode(webhdfs):
-        raise RuntimeError(f"WebHDFS at {webhdfs} does not answer: is HDFS up? (`retail stack status`)")
-    url = urlparse(webhdfs)
-    fs = fsspec.filesystem("webhdfs", host=url.hostname, port=url.port, user="retail")
+    fs = webhdfs(settings)
     root = "/".join([settings.lake_path.rstrip("/"), *checkpoint])
     commits = (
         [c for c in fs.ls(f"{root}/commits", detail=True) if c["name"].rsplit("/", 1)[-1].isdigit()]
@@ -67,13 +63,7 @@ def stream_status(settings: Settings, checkpoint: tuple[str, ...] = CHECKPOINT) 
             before = _offsets(fs, root, int(previous["name"].rsplit("/", 1)[-1]))
             rate = (_total(committed) - _total(before)) / seconds if seconds > 0 else None
     topics = [settings.kafka_topic_prefix + c.topic for c in CONTRACTS.values()]
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.endpoints().kafka_bootstrap_servers,
-            "group.id": "retail-stream-status",
-            "enable.auto.commit": False,
-        }
-    )
+    consumer = kafka_consumer(settings, "retail-stream-status")
     try:
         lag = {}
         for topic in topics:

@@ -1,0 +1,1 @@
+"""Spark jobs: bronze and silver, and where they meet."""

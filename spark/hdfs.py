@@ -26,6 +26,7 @@ class Lake:
         return self._path(uri).getFileSystem(self._conf)
 
     def exists(self, uri: str) -> bool:
+        """Returns whether the path exists."""
         return bool(self._fs(uri).exists(self._path(uri)))
 
     def glob(self, pattern: str) -> list[str]:
@@ -49,6 +50,7 @@ class Lake:
             raise OSError(f"could not move {staged} to {uri}")
 
     def delete(self, uri: str) -> None:
+        """Removes a file or a folder with what is in it."""
         self._fs(uri).delete(self._path(uri), True)
 
     def write_table(self, table: pa.Table, uri: str) -> None:

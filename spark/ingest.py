@@ -8,6 +8,7 @@ micro-batch or a re-ingested file replaces itself, never adds rows.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pyspark.sql.functions as F
@@ -17,6 +18,7 @@ from pyspark.sql.streaming import StreamingQuery
 from retail.contracts import CONTRACTS
 from spark.bronze.job import CsvIngestReport, kafka_source, land_csv, write_batch
 from spark.bronze.transforms import kafka_to_bronze
+from spark.concurrent import run_all
 from spark.silver.job import SilverTargets, process_batch, recorded_counts
 from spark.silver.transforms import csv_records
 
@@ -42,9 +44,11 @@ def start_kafka_stream(
         # One pass: the micro-batch is read from Kafka once and feeds bronze and, when asked, silver.
         batch = batch.persist()
         try:
-            write_batch(batch, batch_id, bronze_root)
+            outputs = [partial(write_batch, batch, batch_id, bronze_root)]
             if silver is not None:
-                process_batch(spark, batch.withColumn("batch_id", F.lit(str(batch_id))), str(batch_id), silver)
+                keyed = batch.withColumn("batch_id", F.lit(str(batch_id)))
+                outputs.append(partial(process_batch, spark, keyed, str(batch_id), silver))
+            run_all(*outputs)  # bronze and silver side by side: neither reads the other
         finally:
             batch.unpersist()
 

@@ -14,13 +14,18 @@ def build_session(
     master: str,
     *,
     driver_host: str = "127.0.0.1",
+    executor_memory: str = "1g",
+    cores: int = 2,
     jars: tuple[str, ...] = (),
     conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
-    """Returns a SparkSession on ``master`` (``spark://...`` or ``local[n]``) with UTC time and small shuffles."""
+    """Returns a SparkSession on ``master`` (``spark://...`` or ``local[n]``) with UTC time and small shuffles, its
+    driver (and web UI) on ``driver_host``, taking at most ``cores`` cores of executors of ``executor_memory``."""
     # Executors run Python with the interpreter the driver names in PYSPARK_PYTHON (spark.pyspark.python is read
     # by spark-submit only): name this one, so they import this project and its pinned packages.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # The driver's web UI binds to SPARK_LOCAL_IP (all interfaces without it), not to spark.driver.bindAddress.
+    os.environ.setdefault("SPARK_LOCAL_IP", driver_host)
     active = SparkSession.getActiveSession()
     if active is not None and active.sparkContext.master != master:
         # A process holds one SparkContext and getOrCreate would silently hand back the one on another master.
@@ -33,8 +38,8 @@ def build_session(
         .config("spark.driver.bindAddress", driver_host)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.executor.memory", "1g")
-        .config("spark.cores.max", "2")
+        .config("spark.executor.memory", executor_memory)
+        .config("spark.cores.max", str(cores))
         .config("spark.ui.showConsoleProgress", "false")
     )
     if jars:

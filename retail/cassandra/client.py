@@ -19,6 +19,7 @@ class CassandraTarget:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CassandraTarget:
+        """Returns the target the settings describe."""
         endpoints = settings.endpoints()
         password = settings.cassandra_password.get_secret_value() if settings.cassandra_password else None
         return cls(
@@ -30,6 +31,7 @@ class CassandraTarget:
         )
 
     def connect(self):
+        """Returns a new Cluster on the contact points (most callers want ``session_for``)."""
         from cassandra.auth import PlainTextAuthProvider
         from cassandra.cluster import Cluster
 

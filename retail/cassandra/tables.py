@@ -11,6 +11,7 @@ _CQL_TYPES = {"string": "text", "int": "int", "timestamp": "timestamp", "date": 
 
 
 def cql_type(spark_type: str) -> str:
+    """Returns the CQL type of a contract column's Spark type."""
     return "decimal" if spark_type.startswith("decimal") else _CQL_TYPES[spark_type]
 
 
@@ -25,9 +26,11 @@ class Table:
 
     @property
     def column_names(self) -> tuple[str, ...]:
+        """Returns every column name in table order."""
         return tuple(name for name, _ in self.columns)
 
     def ddl(self, keyspace: str) -> str:
+        """Returns the CREATE TABLE statement in ``keyspace``."""
         cols = ", ".join(f"{n} {t}" for n, t in self.columns)
         key = f"(({', '.join(self.partition_key)}){''.join(f', {c}' for c, _ in self.clustering)})"
         order = ""
@@ -37,6 +40,7 @@ class Table:
 
     @property
     def primary_key(self) -> tuple[str, ...]:
+        """Returns the partition key columns, then the clustering columns."""
         return (*self.partition_key, *(c for c, _ in self.clustering))
 
     @property

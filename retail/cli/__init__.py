@@ -1,16 +1,16 @@
 """The ``retail`` command line: the local stack, the event sources, bronze, silver, gold and the smoke run."""
 
-from retail.cli import bronze, gold, pipeline, sources, stack
+from retail.cli import bronze, deploy, generate, gold, pipeline, stack
 from retail.cli.common import app
 
 app.add_typer(stack.app, name="stack")
-app.add_typer(sources.app, name="generate")
+app.add_typer(generate.app, name="generate")
 app.add_typer(bronze.app, name="bronze")
 app.add_typer(gold.app, name="gold")
 app.command()(stack.smoke)
-app.command()(stack.deploy)
+app.command()(deploy.deploy)
 app.command()(pipeline.pipeline)
 app.command()(pipeline.cql)
-app.command()(sources.topics)
+app.command()(generate.topics)
 
 __all__ = ["app"]

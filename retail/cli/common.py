@@ -17,6 +17,7 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
 def load_settings() -> Settings:
+    """Returns the settings, or exits with what is wrong with them."""
     try:
         return Settings()
     except ValidationError as err:
@@ -25,5 +26,6 @@ def load_settings() -> Settings:
 
 
 def fail(err: Exception | str) -> typer.Exit:
+    """Prints the error and returns the exit to raise."""
     err_console.print(f"[red]error:[/] {err}")
     return typer.Exit(1)

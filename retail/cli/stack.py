@@ -112,17 +112,3 @@ def _print_status(stack: Stack) -> None:
         )
     table.add_row("[bold]total[/]", "", "", "", f"[bold]{total / 2**20:.0f}[/]", "", "")
     console.print(table)
-
-
-def deploy(
-    paused: Annotated[bool, typer.Option("--paused", help="schedules off: runs start only when asked for")] = False,
-) -> None:
-    """Deploy every flow of deployments/prefect.yaml to the Prefect server; the stack's worker runs them."""
-    from retail.deploy import deploy as deploy_all
-
-    settings = load_settings()
-    try:
-        names = deploy_all(settings, paused=paused)
-    except RuntimeError as err:
-        raise fail(err) from err
-    console.print(f"deployed to {settings.endpoints().prefect_api_url}: {', '.join(names)}")

@@ -27,12 +27,15 @@ class Rule:
 
 @dataclass(frozen=True)
 class Contract:
-    """The single source of truth for one entity: its Kafka topic, key, event time and columns."""
+    """The single source of truth for one entity: its Kafka topic, key, event time, identity and columns.
+    ``identity``: the fields that tell one event of the entity from another (its natural key, first the id a fresh
+    event gets anew); an event without an ``event_id`` is named by them."""
 
     entity: str
     topic: str
     key: str
     event_time: str
+    identity: tuple[str, ...]
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...] = ()
     description: str = ""
@@ -44,4 +47,5 @@ class Contract:
 
     @property
     def required(self) -> tuple[str, ...]:
+        """Returns the fields every event must carry, ``event_id`` first."""
         return ("event_id", *(c.name for c in self.columns if c.required))

@@ -10,6 +10,7 @@ CLICKSTREAM = Contract(
     topic="clickstream",
     key="user_id",
     event_time="timestamp",
+    identity=("session_id", "timestamp", "event_type", "page_url", "product_id"),
     description="A visitor interacted with a page during a session.",
     columns=(
         Column("user_id", "string", description="the customer_id of the visitor"),

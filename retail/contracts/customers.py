@@ -9,6 +9,7 @@ CUSTOMERS = Contract(
     topic="customers",
     key="customer_id",
     event_time="signup_date",
+    identity=("customer_id",),
     description="A customer signed up.",
     columns=(
         Column("customer_id", "string", description="stable customer identifier, e.g. C0000042"),

@@ -7,6 +7,7 @@ PURCHASES = Contract(
     topic="purchases",
     key="customer_id",
     event_time="purchase_date",
+    identity=("order_id",),
     description="A customer bought a quantity of one product.",
     columns=(
         Column("order_id", "string"),

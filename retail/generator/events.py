@@ -15,6 +15,8 @@ from decimal import Decimal
 
 from faker import Faker
 
+from retail.contracts import CLICKSTREAM, CUSTOMERS, PURCHASES
+
 EVENT_NAMESPACE = uuid.UUID("5b0f6f5e-3c1e-4bb8-9a51-2f0c1c7e9d11")
 COUNTRIES = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "CA", "AU", "PL")
 COUNTRY_WEIGHTS = (30, 14, 12, 10, 7, 6, 5, 6, 5, 5)
@@ -30,6 +32,7 @@ def event_id(entity: str, natural_id: str) -> str:
 
 
 def iso(ts: datetime) -> str:
+    """Returns the ISO-8601 form of a timestamp as events carry it."""
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
@@ -43,11 +46,14 @@ class Event:
 
     @property
     def event_id(self) -> str:
+        """Returns the event's id as it travels in the payload."""
         return str(self.payload["event_id"])
 
 
 @dataclass(frozen=True)
 class Product:
+    """One item of the generated catalogue."""
+
     product_id: str
     price: Decimal
     weight: float
@@ -95,7 +101,7 @@ class EventFactory:
         domain = self._fake.free_email_domain()
         events = [
             self._event(
-                "customers",
+                CUSTOMERS.entity,
                 customer_id,
                 customer_id,
                 {
@@ -138,7 +144,7 @@ class EventFactory:
             natural = f"{session_id}:{seq}"
             events.append(
                 self._event(
-                    "clickstream",
+                    CLICKSTREAM.entity,
                     customer_id,
                     natural,
                     {
@@ -155,7 +161,7 @@ class EventFactory:
             order_id = f"O{session_id[1:]}"
             events.append(
                 self._event(
-                    "purchases",
+                    PURCHASES.entity,
                     customer_id,
                     order_id,
                     {

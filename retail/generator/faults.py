@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from retail.contracts import CLICKSTREAM, CONTRACTS, CUSTOMERS, PURCHASES
 from retail.generator.events import Event, event_id, iso
 
 OVERSIZED_CHARS = 64 * 1024
@@ -30,39 +31,39 @@ class Record:
 
 
 def encode(payload: dict[str, object]) -> bytes:
+    """Returns the wire bytes of a payload (compact JSON, UTF-8)."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def from_event(event: Event, kind: str = "valid", payload: dict[str, object] | None = None) -> Record:
+    """Returns the record of an event as it is, or with another payload."""
     body = event.payload if payload is None else payload
     return Record(event.entity, str(body["event_id"]), event.key.encode(), encode(body), kind, body)
 
 
-_EVENT_TIME = {"customers": "signup_date", "purchases": "purchase_date", "clickstream": "timestamp"}
-_NATURAL_ID = {"customers": "customer_id", "purchases": "order_id", "clickstream": "session_id"}
-_TEXT_FIELD = {"customers": "name", "purchases": "product_id", "clickstream": "page_url"}
+_TEXT_FIELD = {CUSTOMERS.entity: "name", PURCHASES.entity: "product_id", CLICKSTREAM.entity: "page_url"}
 _DROPPABLE = {
-    "customers": ("email", "country"),
-    "purchases": ("product_id", "quantity"),
-    "clickstream": ("session_id", "event_type"),
+    CUSTOMERS.entity: ("email", "country"),
+    PURCHASES.entity: ("product_id", "quantity"),
+    CLICKSTREAM.entity: ("session_id", "event_type"),
 }
 _WRONG_TYPE = {
-    "customers": ("signup_date", "last tuesday"),
-    "purchases": ("quantity", "three"),
-    "clickstream": ("timestamp", 1732543200),
+    CUSTOMERS.entity: ("signup_date", "last tuesday"),
+    PURCHASES.entity: ("quantity", "three"),
+    CLICKSTREAM.entity: ("timestamp", 1732543200),
 }
 
 
 def _fresh(event: Event, seq: int, **changes: object) -> dict[str, object]:
     """A new, distinct event derived from ``event``: its own natural id and event id, plus ``changes``."""
-    natural = f"{event.payload[_NATURAL_ID[event.entity]]}-f{seq}"
-    payload = {**event.payload, _NATURAL_ID[event.entity]: natural, **changes}
+    natural = f"{event.payload[CONTRACTS[event.entity].identity[0]]}-f{seq}"
+    payload = {**event.payload, CONTRACTS[event.entity].identity[0]: natural, **changes}
     payload["event_id"] = event_id(event.entity, f"fault:{natural}")
     return payload
 
 
 def _shift_time(event: Event, delta: timedelta) -> str:
-    return iso(datetime.fromisoformat(str(event.payload[_EVENT_TIME[event.entity]])) + delta)
+    return iso(datetime.fromisoformat(str(event.payload[CONTRACTS[event.entity].event_time])) + delta)
 
 
 def _malformed_json(event: Event, seq: int, rng: random.Random) -> Record:
@@ -101,12 +102,12 @@ def _unknown_event_type(event: Event, seq: int, rng: random.Random) -> Record:
 
 def _late_event(event: Event, seq: int, rng: random.Random) -> Record:
     late = _shift_time(event, -timedelta(days=rng.uniform(3, 30)))
-    return from_event(event, "late_event", _fresh(event, seq, **{_EVENT_TIME[event.entity]: late}))
+    return from_event(event, "late_event", _fresh(event, seq, **{CONTRACTS[event.entity].event_time: late}))
 
 
 def _future_timestamp(event: Event, seq: int, rng: random.Random) -> Record:
     future = _shift_time(event, timedelta(days=365 * rng.randint(20, 80)))
-    return from_event(event, "future_timestamp", _fresh(event, seq, **{_EVENT_TIME[event.entity]: future}))
+    return from_event(event, "future_timestamp", _fresh(event, seq, **{CONTRACTS[event.entity].event_time: future}))
 
 
 def _oversized_value(event: Event, seq: int, rng: random.Random) -> Record:
@@ -138,11 +139,13 @@ def _conflicting_duplicate(event: Event, seq: int, rng: random.Random) -> Record
 
 
 Fault = Callable[[Event, int, random.Random], Record]
-ALL_ENTITIES = ("customers", "purchases", "clickstream")
+ALL_ENTITIES = tuple(CONTRACTS)
 
 
 @dataclass(frozen=True)
 class FaultKind:
+    """One kind of bad record: its name, how it is made, and the entities it applies to."""
+
     name: str
     make: Fault
     entities: tuple[str, ...] = ALL_ENTITIES
@@ -154,10 +157,10 @@ FAULTS: dict[str, FaultKind] = {
         FaultKind("malformed_json", _malformed_json),
         FaultKind("missing_field", _missing_field),
         FaultKind("wrong_type", _wrong_type),
-        FaultKind("nonpositive_quantity", _nonpositive_quantity, ("purchases",)),
-        FaultKind("negative_price", _negative_price, ("purchases",)),
-        FaultKind("invalid_email", _invalid_email, ("customers",)),
-        FaultKind("unknown_event_type", _unknown_event_type, ("clickstream",)),
+        FaultKind("nonpositive_quantity", _nonpositive_quantity, (PURCHASES.entity,)),
+        FaultKind("negative_price", _negative_price, (PURCHASES.entity,)),
+        FaultKind("invalid_email", _invalid_email, (CUSTOMERS.entity,)),
+        FaultKind("unknown_event_type", _unknown_event_type, (CLICKSTREAM.entity,)),
         FaultKind("exact_duplicate", _exact_duplicate),
         FaultKind("conflicting_duplicate", _conflicting_duplicate),
         FaultKind("late_event", _late_event),
@@ -165,7 +168,7 @@ FAULTS: dict[str, FaultKind] = {
         FaultKind("oversized_value", _oversized_value),
         FaultKind("invalid_utf8", _invalid_utf8),
         FaultKind("unknown_field", _unknown_field),
-        FaultKind("unknown_customer", _unknown_customer, ("purchases",)),
+        FaultKind("unknown_customer", _unknown_customer, (PURCHASES.entity,)),
     )
 }
 BAD_KINDS: tuple[str, ...] = tuple(FAULTS)

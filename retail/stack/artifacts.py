@@ -40,17 +40,21 @@ class ArtifactGroup:
 
     @property
     def lib(self) -> Path:
+        """Returns the folder of the Spark connector jars."""
         digest = hashlib.sha256("\n".join(self.coordinates).encode()).hexdigest()[:10]
         return self.cache_dir / "artifacts" / f"{self.name}-{self.version}-{digest}"
 
     @property
     def ready(self) -> bool:
+        """Returns whether every jar is there."""
         return (self.lib / ".complete").exists()
 
     def jars(self) -> list[Path]:
+        """Returns the jars' paths."""
         return sorted(self.lib.glob("*.jar"))
 
     def classpath(self) -> str:
+        """Returns the jars as a Java classpath."""
         return f"{self.lib}/*"
 
 

@@ -66,17 +66,20 @@ class Stack:
 
     @property
     def services(self) -> list[Service]:
+        """Returns the stack's services in start order."""
         if self._services is None:
             self._services = build_services(self.settings)
         return self._services
 
     def service(self, name: str) -> Service:
+        """Returns the service called ``name``."""
         for svc in self.services:
             if svc.name == name:
                 return svc
         raise StackError(f"no service {name!r}; the stack has {', '.join(s.name for s in self.services)}")
 
     def process(self, name: str) -> psutil.Process | None:
+        """Returns the running process of a service (None when it is not running)."""
         return PidFile(self.layout.pid(name)).process()
 
     def up(self, report: Callable[[str], None] = print, *, fetch: bool = True) -> list[str]:

@@ -25,6 +25,7 @@ class PidFile:
     path: Path
 
     def write(self, proc: psutil.Process, fingerprint: str = "") -> None:
+        """Records a started process (pid, start time and the fingerprint of its command)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         record = {"pid": proc.pid, "create_time": proc.create_time(), "fingerprint": fingerprint}
         self.path.write_text(json.dumps(record))

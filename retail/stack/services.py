@@ -69,19 +69,24 @@ class Layout:
     home: Path
 
     def data(self, name: str) -> Path:
+        """Returns a service's data folder."""
         return self.home / name / "data"
 
     def conf(self, name: str) -> Path:
+        """Returns a service's configuration folder."""
         return self.home / name / "conf"
 
     @property
     def logs(self) -> Path:
+        """The folder of every service's log."""
         return self.home / "logs"
 
     def log(self, name: str) -> Path:
+        """Returns a service's log file."""
         return self.logs / f"{name}.log"
 
     def pid(self, name: str) -> Path:
+        """Returns a service's pid file."""
         return self.home / "run" / f"{name}.pid"
 
 
@@ -110,6 +115,7 @@ class Service:
 def java_command(
     heap_mb: int, classpath: str, main: str, *args: str, gc: str = "-XX:+UseSerialGC", extra: tuple[str, ...] = ()
 ) -> tuple[str, ...]:
+    """Returns the command line of a JVM service with its heap and options."""
     return ("java", f"-Xmx{heap_mb}m", gc, *_JVM_BASE, *extra, "-cp", classpath, main, *args)
 
 

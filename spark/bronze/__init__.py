@@ -1,0 +1,1 @@
+"""Bronze: Kafka records and CSV lines landed as they arrived."""

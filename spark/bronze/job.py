@@ -69,6 +69,7 @@ class CsvIngestReport:
 
     @property
     def parsed(self) -> int:
+        """Rows that could be split into the contract's columns."""
         return self.rows - sum(self.parse_errors.values())
 
 

@@ -31,6 +31,7 @@ from retail.cassandra import SALES_PER_MINUTE, CassandraTarget, Write, session_f
 from retail.cassandra.writer import run_concurrently
 from retail.contracts import CLICKSTREAM, CONTRACTS, CUSTOMERS, PURCHASES, Contract
 from retail.lake import LakeLayout
+from spark.concurrent import run_all
 from spark.hdfs import Lake
 from spark.silver.quality import gate
 from spark.silver.state import (
@@ -50,6 +51,8 @@ ROW_KEY = ("topic", "partition", "offset")  # where a row came from: unique over
 RELEASED = "entity string, event_id string, topic string, partition int, offset long, outcome string, batch_id string"
 SNAPSHOT_EVERY = 200  # deltas between two snapshots of the whole state
 SNAPSHOT = "snapshot"
+SILVER_PARTITIONS = ("event_date", "batch_id")
+AUDIT_PARTITIONS = ("entity", "batch_id")
 
 __all__ = ["COUNTS", "OUTCOMES", "RETRIED_REASON", "SilverJob", "SilverTargets", "process_batch"]
 
@@ -77,6 +80,7 @@ class SilverTargets:
         )
 
     def silver(self, entity: str) -> str:
+        """Returns one entity's silver folder."""
         return f"{self.silver_root}/{entity}"
 
 
@@ -229,33 +233,35 @@ class SilverJob:
             "reasons", F.when(F.col("reason").isNotNull(), F.array("reason")).otherwise(F.col("violations"))
         )
         judged = judged.persist()
+        counts = judgement.counts
+        outputs = []  # independent of each other: written side by side, the counts after all of them
+        for entity in entities:
+            if counts[entity]["silver"]:
+                contract = CONTRACTS[entity]
+                silver = clean(judged.where((F.col("entity") == entity) & (F.col("outcome") == "silver")), contract)
+                outputs.append(partial(_write, gate(silver, contract), self.targets.silver(entity), SILVER_PARTITIONS))
+        if any(c["quarantined"] for c in counts.values()):
+            quarantine = judged.where(F.col("outcome") == "quarantined").select(
+                "entity", "event_id", "reasons", "payload", *LINEAGE
+            )
+            outputs.append(partial(_write, quarantine, self.targets.quarantine_root, AUDIT_PARTITIONS))
+        if any(c["released"] for c in counts.values()):
+            released = judged.where(F.col("retried") & (F.col("outcome") != "waiting")).select(
+                "entity", "event_id", *ROW_KEY, "outcome", F.lit(batch_id).alias("batch_id")
+            )
+            outputs.append(partial(_write, released, self.targets.released_root, AUDIT_PARTITIONS))
+        if self.targets.cassandra is not None:
+            outputs.extend(self._cassandra_outputs(judged, counts, batch_id, entities))
         try:
-            counts = judgement.counts
-            for entity in entities:
-                if counts[entity]["silver"]:
-                    contract = CONTRACTS[entity]
-                    silver = clean(judged.where((F.col("entity") == entity) & (F.col("outcome") == "silver")), contract)
-                    _write(gate(silver, contract), self.targets.silver(entity), ("event_date", "batch_id"))
-            if any(c["quarantined"] for c in counts.values()):
-                quarantine = judged.where(F.col("outcome") == "quarantined").select(
-                    "entity", "event_id", "reasons", "payload", *LINEAGE
-                )
-                _write(quarantine, self.targets.quarantine_root, ("entity", "batch_id"))
-            if any(c["released"] for c in counts.values()):
-                released = judged.where(F.col("retried") & (F.col("outcome") != "waiting")).select(
-                    "entity", "event_id", *ROW_KEY, "outcome", F.lit(batch_id).alias("batch_id")
-                )
-                _write(released, self.targets.released_root, ("entity", "batch_id"))
-            if self.targets.cassandra is not None:
-                self._write_cassandra(judged, counts, batch_id, entities)
+            run_all(*outputs)
             self._write_counts(counts, batch_id)
         finally:
             judged.unpersist()
 
-    def _write_cassandra(self, judged: DataFrame, counts, batch_id: str, entities: tuple[str, ...]) -> None:
-        """Writes, in one job, what Cassandra must hold of this batch: its silver rows (unless a serving query
-        writes them), the purchases it released, and removals of rows the serving query wrote that silver rejects;
-        then the batch's sales per minute."""
+    def _cassandra_outputs(self, judged: DataFrame, counts, batch_id: str, entities: tuple[str, ...]) -> list:
+        """Returns the writes of what Cassandra must hold of this batch: its silver rows (unless a serving query
+        writes them), the purchases it released and removals of rows the serving query wrote that silver rejects, in
+        one job; and the batch's sales per minute."""
         silver, quarantined = F.col("outcome") == "silver", F.col("outcome") == "quarantined"
         write = (
             F.when(silver & F.col("retried"), int(Write.RELEASE))
@@ -268,11 +274,14 @@ class SilverJob:
             for entity in entities
             if counts[entity]["silver"] or counts[entity]["quarantined"]
         ]
+        outputs = []
         if frames:
             wide = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
-            wide.foreachPartition(partial(write_events, target=self.targets.cassandra))
+            outputs.append(partial(wide.foreachPartition, partial(write_events, target=self.targets.cassandra)))
         if counts.get(PURCHASES.entity, {}).get("silver"):
-            self._write_sales(clean(judged.where((F.col("entity") == PURCHASES.entity) & silver), PURCHASES), batch_id)
+            purchases = clean(judged.where((F.col("entity") == PURCHASES.entity) & silver), PURCHASES)
+            outputs.append(partial(self._write_sales, purchases, batch_id))
+        return outputs
 
     def _write_sales(self, purchases: DataFrame, batch_id: str) -> None:
         """Writes this batch's sales per minute (a partial sum keyed by the batch: a replay rewrites the same rows)."""

@@ -16,11 +16,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql.pandas.types import to_arrow_type
 from pyspark.sql.types import DataType
 
-from retail.contracts import Contract
+from retail.contracts import PURCHASES, Contract
 
 # Checks beyond the contract's types and nullability.
 _SILVER_CHECKS = {
-    "purchases": {"quantity": [pa.Check.gt(0)], "price": [pa.Check.ge(0)]},
+    PURCHASES.entity: {"quantity": [pa.Check.gt(0)], "price": [pa.Check.ge(0)]},
 }
 
 

@@ -25,6 +25,8 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
+from retail.contracts import CUSTOMERS, PURCHASES
+
 ALLOWED_LATENESS = timedelta(days=2)
 DEFAULT_HORIZON = timedelta(days=7)
 RETRIED_REASON = "unknown_customer"
@@ -137,6 +139,7 @@ class SilverState:
     watermark: dict[str, int] = field(default_factory=dict)  # microseconds
 
     def seen_of(self, entity: str) -> DigestMap:
+        """Returns the event-id digests seen of one entity."""
         return self.seen.setdefault(entity, DigestMap())
 
     def waiting_for(self, customers: np.ndarray) -> pd.DataFrame:
@@ -224,7 +227,7 @@ def judge(keys: pd.DataFrame, state: SilverState, entities: tuple[str, ...]) -> 
     if len(rows):
         state.prune(int(rows["ingested_at"].max()))  # the batch's own time: a replay prunes exactly the same
     customers_now = _silver_customers(rows, state)
-    retry = state.waiting_for(customers_now) if "purchases" in entities else pd.DataFrame()
+    retry = state.waiting_for(customers_now) if PURCHASES.entity in entities else pd.DataFrame()
     if not retry.empty:
         rows = pd.concat([rows, retry[list(keys.columns)].assign(retried=True)], ignore_index=True)
     rows = _with_duplicates(rows, state)
@@ -232,9 +235,8 @@ def judge(keys: pd.DataFrame, state: SilverState, entities: tuple[str, ...]) -> 
     known = known_before | rows["customer"].isin(customers_now).to_numpy()
     clean = rows["valid"].to_numpy(bool)
     conflicting = clean & (rows["duplicate"] == "conflicting").to_numpy()
-    unknown = (
-        clean & ~conflicting & rows["duplicate"].isna().to_numpy() & (rows["entity"] == "purchases").to_numpy() & ~known
-    )
+    purchases = (rows["entity"] == PURCHASES.entity).to_numpy()
+    unknown = clean & ~conflicting & rows["duplicate"].isna().to_numpy() & purchases & ~known
     reason = np.where(conflicting, CONFLICT_REASON, np.where(unknown, RETRIED_REASON, None))
     outcome = np.where(
         ~clean | conflicting | unknown, "quarantined", np.where(rows["duplicate"] == "exact", "duplicate", "silver")
@@ -250,9 +252,9 @@ def judge(keys: pd.DataFrame, state: SilverState, entities: tuple[str, ...]) -> 
 def _silver_customers(rows: pd.DataFrame, state: SilverState) -> np.ndarray:
     """Returns the customer digests this batch brings to silver: valid, first-seen customer events. (An exact
     re-send brings no customer that is not known already; a conflicting one is quarantined.)"""
-    customers = rows[(rows["entity"] == "customers") & rows["valid"] & rows["key"].notna()]
+    customers = rows[(rows["entity"] == CUSTOMERS.entity) & rows["valid"] & rows["key"].notna()]
     customers = customers.sort_values(["partition", "offset"]).drop_duplicates("key")
-    found, _ = state.seen_of("customers").get(customers["key"].to_numpy(np.int64))
+    found, _ = state.seen_of(CUSTOMERS.entity).get(customers["key"].to_numpy(np.int64))
     return customers.loc[~found, "customer"].dropna().to_numpy(np.int64)
 
 
@@ -293,7 +295,7 @@ def _delta(judged: pd.DataFrame) -> pd.DataFrame:
     retried = judged[judged["retried"]]
     parts = [
         silver.assign(kind="seen"),
-        silver[silver["entity"] == "customers"].assign(kind="customer"),
+        silver[silver["entity"] == CUSTOMERS.entity].assign(kind="customer"),
         fresh[fresh["reason"] == RETRIED_REASON].assign(kind="waiting"),
         retried[retried["outcome"] != "waiting"].assign(kind="released"),
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pyspark.sql.functions as F
 from pyspark.sql import Column, DataFrame
 
-from retail.contracts import Contract
+from retail.contracts import CLICKSTREAM, CUSTOMERS, PURCHASES, Contract
 
 CORRUPT = "_corrupt_record"
 OVERSIZED_CHARS = 4096  # no legitimate text field comes near this; a bigger one is a producer bug or an attack
@@ -132,7 +132,7 @@ def _clickstream(rows: DataFrame) -> list[Column]:
     ]
 
 
-_CLEAN = {"customers": _customers, "purchases": _purchases, "clickstream": _clickstream}
+_CLEAN = {CUSTOMERS.entity: _customers, PURCHASES.entity: _purchases, CLICKSTREAM.entity: _clickstream}
 
 
 def clean(rows: DataFrame, contract: Contract, keep: tuple[str, ...] = ()) -> DataFrame:

@@ -77,12 +77,9 @@ def stack_settings() -> Iterator[Settings]:
 @pytest.fixture(scope="session")
 def spark(stack_settings: Settings):
     """One Spark session on the stack's standalone master (with the Kafka connector) for the whole test session."""
-    from retail.stack.artifacts import fetch, load_groups
-    from spark.session import build_session
+    from retail.jobs import spark_session
 
-    connector = fetch(load_groups(stack_settings.stack.cache_dir)["spark-kafka"])
-    jars = tuple(str(j) for j in sorted(connector.glob("*.jar")))
-    session = build_session("integration-tests", stack_settings.endpoints().spark_master, jars=jars)
+    session = spark_session(stack_settings, "integration-tests")
     session.sparkContext.setLogLevel("WARN")
     yield session
     session.stop()

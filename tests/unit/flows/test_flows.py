@@ -8,8 +8,11 @@ import pytest
 from prefect import task
 from prefect.client.orchestration import get_client
 
+import flows.generate as generate
+import flows.gold as gold
 import flows.ingest as ingest
 import flows.pipeline as pipeline
+import flows.stream as stream
 import flows.supervisor as supervisor
 from flows.ingest import entity_of, in_entity_order
 from flows.reports import publish_gold_report
@@ -61,16 +64,18 @@ def test_pipeline_runs_every_step_in_order(monkeypatch, tmp_path):
         return step
 
     files = [str(tmp_path / f"batch-{e}.csv") for e in ("clickstream", "purchases", "customers")]
-    monkeypatch.setattr(pipeline, "produce_events", fake("produce_events", {"acked": 100, "rate": 1}))
-    monkeypatch.setattr(pipeline, "write_csv_batch", fake("write_csv_batch", files))
+    monkeypatch.setattr(generate, "produce_events", fake("produce_events", {"acked": 100, "rate": 1}))
+    monkeypatch.setattr(generate, "write_csv_batch", fake("write_csv_batch", files))
     monkeypatch.setattr(
-        pipeline, "catch_up_stream", fake("catch_up_stream", {"mode": "catch-up", "rows": 100, "batches": 1})
+        stream, "catch_up_stream", fake("catch_up_stream", {"mode": "catch-up", "rows": 100, "batches": 1})
     )
     monkeypatch.setattr(ingest, "ingest_csv_file", fake("ingest_csv_file", {}))
-    monkeypatch.setattr(pipeline, "publish_quality_report", fake("publish_quality_report", None))
-    monkeypatch.setattr(pipeline, "build_gold", fake("build_gold", GOLD))
-    monkeypatch.setattr(pipeline, "publish_gold_report", fake("publish_gold_report", None))
-    monkeypatch.setattr(pipeline, "publish_freshness_report", fake("publish_freshness_report", None))
+    for module in (stream, ingest):
+        monkeypatch.setattr(module, "publish_quality_report", fake("publish_quality_report", None))
+    monkeypatch.setattr(gold, "publish_gold_build", fake("publish_gold_build", GOLD))
+    monkeypatch.setattr(gold, "publish_gold_report", fake("publish_gold_report", None))
+    for module in (stream, gold):
+        monkeypatch.setattr(module, "publish_freshness_report", fake("publish_freshness_report", None))
 
     result = pipeline.retail_pipeline(count=100, csv_count=30, seed=9)
 
@@ -78,11 +83,13 @@ def test_pipeline_runs_every_step_in_order(monkeypatch, tmp_path):
         "produce_events",
         "write_csv_batch",
         "catch_up_stream",
+        "publish_quality_report",
+        "publish_freshness_report",
         "ingest_csv_file",
         "ingest_csv_file",
         "ingest_csv_file",
         "publish_quality_report",
-        "build_gold",
+        "publish_gold_build",
         "publish_gold_report",
         "publish_freshness_report",
     ]

@@ -41,3 +41,14 @@ def test_every_layer_speaks_of_the_contract_columns(spark, entity):
 
 def test_dbt_reads_exactly_the_contract_entities():
     assert set(dbt_source_columns()) == set(CONTRACTS)
+
+
+@pytest.mark.parametrize("entity", list(CONTRACTS))
+def test_dbt_sources_describe_columns_as_the_contract_does(entity):
+    (silver,) = [s for s in yaml.safe_load(SOURCES.read_text())["sources"] if s["name"] == "silver"]
+    (table,) = [t for t in silver["tables"] if t["name"] == entity]
+    described = {c["name"]: c.get("description") for c in table["columns"]}
+
+    for column in CONTRACTS[entity].columns:
+        if column.description:
+            assert described.get(column.name) == column.description, f"{entity}.{column.name}"
