@@ -11,7 +11,8 @@ the produce time travels in the Kafka timestamp. Per rate:
 - produce -> readable in Cassandra per row: ``written_at`` (set by the coordinator) - ``produced_at`` (the Kafka
   timestamp), over every clickstream row of the rate's window;
 - produce -> in silver per row: the commit of the row's micro-batch (its counts file) - the Kafka timestamp;
-- Spark jobs per silver micro-batch and its duration.
+- Spark jobs per silver micro-batch, its duration, the median phases of each query's batches (Spark's
+  ``durationMs``) and the seconds of the silver batch's jobs by output (bronze, judge, silver per entity, ...).
 
 Baselines in the same run: the bronze-only catch-up of the same topics and a naive consumer (one message at a time,
 one synchronous unprepared INSERT each). The per-batch cost against history: judging a batch against an empty state
@@ -197,19 +198,37 @@ def profile(progress: list[dict]) -> dict[str, float]:
     return {key: statistics.median(p["durationMs"].get(key, 0) for p in progress) for key in sorted(phases)}
 
 
-def jobs_per_batch(spark, query_id: str) -> list[int]:
-    """Returns the Spark jobs each micro-batch of a query ran (from the driver's REST API)."""
+def silver_jobs(spark, query_id: str) -> tuple[list[int], dict[str, float]]:
+    """Returns the Spark jobs each micro-batch of the silver stream ran, and the median seconds a batch's jobs of
+    each output took (bronze, judge, silver per entity, quarantine, cassandra, ...), from the driver's REST API."""
     ui = spark.sparkContext.uiWebUrl
     app = spark.sparkContext.applicationId
     with urllib.request.urlopen(f"{ui}/api/v1/applications/{app}/jobs") as response:
         jobs = json.load(response)
     per_batch: dict[str, int] = {}
+    seconds: dict[tuple[str, str], float] = {}
     for job in jobs:
         description = job.get("description") or ""
-        if query_id in description and "batch = " in description:
-            batch = description.split("batch = ")[1].split()[0]
-            per_batch[batch] = per_batch.get(batch, 0) + 1
-    return list(per_batch.values())
+        if query_id in description and "batch = " in description:  # the stream's own jobs
+            batch, output = description.split("batch = ")[1].split()[0], "stream"
+        elif description.startswith(("bronze batch ", "silver batch ")):  # the outputs' (spark.concurrent)
+            layer, _, rest = description.split(" ", 2)
+            batch, _, name = rest.partition(": ")
+            output = name or ("bronze" if layer == "bronze" else "judge")
+        else:
+            continue
+        per_batch[batch] = per_batch.get(batch, 0) + 1
+        if job.get("completionTime"):
+            took = (_ui_time(job["completionTime"]) - _ui_time(job["submissionTime"])).total_seconds()
+            seconds[(batch, output)] = seconds.get((batch, output), 0.0) + took
+    outputs = sorted({output for _, output in seconds})
+    return list(per_batch.values()), {
+        o: round(statistics.median(v for (_, out), v in seconds.items() if out == o), 2) for o in outputs
+    }
+
+
+def _ui_time(text: str) -> datetime:
+    return datetime.strptime(text.removesuffix("GMT"), "%Y-%m-%dT%H:%M:%S.%f")
 
 
 def naive_consumer(settings: Settings, keyspace: str, n: int) -> float:
@@ -391,7 +410,7 @@ def main() -> None:
                 }
             )
             print(json.dumps(phases[-1]))
-        jobs = jobs_per_batch(spark, str(silver.id))
+        jobs, job_seconds = silver_jobs(spark, str(silver.id))
         rss = stack_rss_mib(base)
     finally:
         for query in (serving, silver):
@@ -436,6 +455,7 @@ def main() -> None:
         f"{cost['empty']:.0f} ms with an empty state, {cost['prefilled']:.0f} ms with {args.history:,} events "
         f"({cost['prefilled'] / cost['empty']:.2f}x); stack RSS {rss:,.0f} MiB"
     )
+    print("seconds of Spark jobs per silver batch, by output (median; outputs run side by side):", job_seconds)
     print(
         json.dumps(
             {
@@ -449,6 +469,7 @@ def main() -> None:
                 "bronze_only_per_s": round(bronze_rate),
                 "naive_per_s": round(naive_rate),
                 "jobs_per_batch": statistics.median(jobs) if jobs else None,
+                "job_seconds_by_output": job_seconds,
                 "judge_ms_empty": round(cost["empty"], 1),
                 "judge_ms_history": round(cost["prefilled"], 1),
                 "history": args.history,

@@ -19,10 +19,11 @@ def retail_pipeline(
     seed: int | None = None,
     bad_fraction: float = 0.05,
     start_days_ago: int = 7,
+    producers: int = 1,
 ) -> dict:
     """Runs the other flows in order, each a subflow with its own reports: generate (Kafka and a CSV batch) ->
     bronze/silver catch-up -> CSV batch -> gold; returns what each step did."""
-    generated = generate_events(count, csv_count, seed, bad_fraction, start_days_ago)
+    generated = generate_events(count, csv_count, seed, bad_fraction, start_days_ago, producers)
     streamed = stream_catch_up()
     batches = ingest_batch(generated["csv_files"]) if generated["csv_files"] else []
     gold = build_gold_flow()

@@ -30,27 +30,33 @@ def flow_spark(settings: Settings):
     return spark
 
 
-def _config(seed: int, bad_fraction: float, start_days_ago: int):
+def _config(seed: int, bad_fraction: float, start_days_ago: int, shard: int = 0, shards: int = 1):
     from retail.generator import GeneratorConfig
 
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return GeneratorConfig(seed=seed, bad_fraction=bad_fraction, start=midnight - timedelta(days=start_days_ago))
+    start = midnight - timedelta(days=start_days_ago)
+    return GeneratorConfig(seed=seed, bad_fraction=bad_fraction, start=start, shard=shard, shards=shards)
 
 
 @task(retries=2, retry_delay_seconds=5, timeout_seconds=1800, cache_policy=NO_CACHE)
-def produce_events(settings: Settings, count: int, seed: int, bad_fraction: float, start_days_ago: int) -> dict:
-    """Sends ``count`` generated events to Kafka; returns the producer's counts. Fails if any was not acknowledged."""
+def produce_events(
+    settings: Settings, count: int, seed: int, bad_fraction: float, start_days_ago: int, shard: int = 0, shards: int = 1
+) -> dict:
+    """Sends ``count`` generated events (of generator shard ``shard`` of ``shards``) to Kafka; returns the producer's
+    counts. Fails if any was not acknowledged."""
     from retail.generator import generate
     from retail.kafka import ensure_topics, produce
 
     ensure_topics(settings)
-    records = itertools.islice(generate(_config(seed, bad_fraction, start_days_ago)), count)
-    ledger = settings.ledger_path / f"kafka-{seed}-{datetime.now(UTC):%Y%m%dT%H%M%S}.jsonl"
+    config = _config(seed, bad_fraction, start_days_ago, shard, shards)
+    records = itertools.islice(generate(config), count)
+    name = f"kafka-{seed}" + (f"-shard{shard}of{shards}" if shards > 1 else "")
+    ledger = settings.ledger_path / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S}.jsonl"
     ledger.parent.mkdir(parents=True, exist_ok=True)
     report = produce(records, settings, ledger)
     if report.failed:
         raise RuntimeError(f"{report.failed} of {report.produced} records were not acknowledged; see {ledger}")
-    return {"acked": report.acked, "rate": round(report.rate), "ledger": str(ledger)}
+    return {"acked": report.acked, "rate": round(report.rate), "ledgers": [str(ledger)]}
 
 
 @task(retries=1, timeout_seconds=900, cache_policy=NO_CACHE)

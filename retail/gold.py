@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 import time
@@ -81,23 +82,20 @@ def build_gold(settings: Settings, *, wait_s: float = 0.0) -> GoldBuild:
         build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
         folder = settings.gold_path / "builds" / build_id
         folder.mkdir(parents=True)
-        env = {
-            "RETAIL_DBT_TARGET": settings.gold_source,
-            "RETAIL_GOLD_DB": str(folder / "warehouse.duckdb"),
-            "RETAIL_SILVER_URI": silver_uri(settings),
-        }
-        paths = (
-            "--target-path",
-            str(settings.gold_path / "dbt-target"),
+        values = {"gold_db": str(folder / "warehouse.duckdb"), "silver_uri": silver_uri(settings)}
+        if settings.gold_source == "hdfs":
+            url = urlparse(settings.endpoints().webhdfs_url)
+            values |= {"webhdfs_host": url.hostname or "", "webhdfs_port": url.port, "webhdfs_user": settings.hdfs_user}
+        common = (
+            "--target",
+            settings.gold_source,
+            "--vars",
+            json.dumps(values),
             "--log-path",
             str(settings.gold_path / "logs"),
         )
-        if settings.gold_source == "hdfs":
-            url = urlparse(settings.endpoints().webhdfs_url)
-            env |= {"RETAIL_WEBHDFS_HOST": url.hostname or "", "RETAIL_WEBHDFS_PORT": str(url.port)}
-        with _environment(env):
-            run_dbt("build", *paths)
-            run_dbt("docs", "generate", "--target-path", str(folder / "docs"), "--log-path", paths[-1])
+        run_dbt("build", *common, "--target-path", str(settings.gold_path / "dbt-target"))
+        run_dbt("docs", "generate", *common, "--target-path", str(folder / "docs"))
         rows = _export(folder)
         _publish(settings.gold_path, folder)
         _prune(settings.gold_path, settings.gold_keep_builds)
@@ -213,21 +211,6 @@ def _build_lock(gold_path: Path, wait_s: float) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    # dbt reads its configuration through env_var(); these values live only for the build.
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _export(folder: Path) -> dict[str, int]:

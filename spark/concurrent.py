@@ -4,27 +4,25 @@ them at once overlaps their waits; Spark schedules the jobs' tasks fairly within
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from pyspark import InheritableThread
+from pyspark import InheritableThread, SparkContext
 
 
-def run_all(*tasks: Callable[[], None]) -> None:
-    """Runs every task in a thread of its own (local properties such as the scheduler pool inherited) and waits for
-    all of them; raises the first failure once every task has ended, so no write is left running behind an error."""
-    if len(tasks) <= 1:
-        for task in tasks:
-            task()
-        return
-    failures: list[BaseException] = []
+def run_all(tasks: Mapping[str, Callable[[], None]]) -> None:
+    """Runs every task in a thread of its own, its Spark jobs described by the task's name in the Spark UI (other
+    local properties, such as the scheduler pool, inherited) and waits for all of them; raises the first failure
+    once every task has ended, so no write is left running behind an error."""
+    failures: list[Exception] = []
 
-    def guarded(task: Callable[[], None]) -> None:
+    def described(name: str, task: Callable[[], None]) -> None:
         try:
+            SparkContext.getOrCreate().setJobDescription(name)
             task()
         except Exception as error:  # noqa: BLE001 (re-raised on the caller's thread below)
             failures.append(error)
 
-    threads = [InheritableThread(target=guarded, args=(task,)) for task in tasks]
+    threads = [InheritableThread(target=described, args=item) for item in tasks.items()]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -44,11 +44,11 @@ def start_kafka_stream(
         # One pass: the micro-batch is read from Kafka once and feeds bronze and, when asked, silver.
         batch = batch.persist()
         try:
-            outputs = [partial(write_batch, batch, batch_id, bronze_root)]
+            outputs = {f"bronze batch {batch_id}": partial(write_batch, batch, batch_id, bronze_root)}
             if silver is not None:
                 keyed = batch.withColumn("batch_id", F.lit(str(batch_id)))
-                outputs.append(partial(process_batch, spark, keyed, str(batch_id), silver))
-            run_all(*outputs)  # bronze and silver side by side: neither reads the other
+                outputs[f"silver batch {batch_id}"] = partial(process_batch, spark, keyed, str(batch_id), silver)
+            run_all(outputs)  # bronze and silver side by side: neither reads the other
         finally:
             batch.unpersist()
 

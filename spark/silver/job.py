@@ -234,31 +234,32 @@ class SilverJob:
         )
         judged = judged.persist()
         counts = judgement.counts
-        outputs = []  # independent of each other: written side by side, the counts after all of them
+        outputs = {}  # independent of each other: written side by side, the counts after all of them
         for entity in entities:
             if counts[entity]["silver"]:
                 contract = CONTRACTS[entity]
                 silver = clean(judged.where((F.col("entity") == entity) & (F.col("outcome") == "silver")), contract)
-                outputs.append(partial(_write, gate(silver, contract), self.targets.silver(entity), SILVER_PARTITIONS))
+                silver = gate(silver, contract)
+                outputs[f"silver {entity}"] = partial(_write, silver, self.targets.silver(entity), SILVER_PARTITIONS)
         if any(c["quarantined"] for c in counts.values()):
             quarantine = judged.where(F.col("outcome") == "quarantined").select(
                 "entity", "event_id", "reasons", "payload", *LINEAGE
             )
-            outputs.append(partial(_write, quarantine, self.targets.quarantine_root, AUDIT_PARTITIONS))
+            outputs["quarantine"] = partial(_write, quarantine, self.targets.quarantine_root, AUDIT_PARTITIONS)
         if any(c["released"] for c in counts.values()):
             released = judged.where(F.col("retried") & (F.col("outcome") != "waiting")).select(
                 "entity", "event_id", *ROW_KEY, "outcome", F.lit(batch_id).alias("batch_id")
             )
-            outputs.append(partial(_write, released, self.targets.released_root, AUDIT_PARTITIONS))
+            outputs["released"] = partial(_write, released, self.targets.released_root, AUDIT_PARTITIONS)
         if self.targets.cassandra is not None:
-            outputs.extend(self._cassandra_outputs(judged, counts, batch_id, entities))
+            outputs |= self._cassandra_outputs(judged, counts, batch_id, entities)
         try:
-            run_all(*outputs)
+            run_all({f"silver batch {batch_id}: {name}": task for name, task in outputs.items()})
             self._write_counts(counts, batch_id)
         finally:
             judged.unpersist()
 
-    def _cassandra_outputs(self, judged: DataFrame, counts, batch_id: str, entities: tuple[str, ...]) -> list:
+    def _cassandra_outputs(self, judged: DataFrame, counts, batch_id: str, entities: tuple[str, ...]) -> dict:
         """Returns the writes of what Cassandra must hold of this batch: its silver rows (unless a serving query
         writes them), the purchases it released and removals of rows the serving query wrote that silver rejects, in
         one job; and the batch's sales per minute."""
@@ -274,13 +275,13 @@ class SilverJob:
             for entity in entities
             if counts[entity]["silver"] or counts[entity]["quarantined"]
         ]
-        outputs = []
+        outputs = {}
         if frames:
             wide = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
-            outputs.append(partial(wide.foreachPartition, partial(write_events, target=self.targets.cassandra)))
+            outputs["cassandra"] = partial(wide.foreachPartition, partial(write_events, target=self.targets.cassandra))
         if counts.get(PURCHASES.entity, {}).get("silver"):
             purchases = clean(judged.where((F.col("entity") == PURCHASES.entity) & silver), PURCHASES)
-            outputs.append(partial(self._write_sales, purchases, batch_id))
+            outputs["sales per minute"] = partial(self._write_sales, purchases, batch_id)
         return outputs
 
     def _write_sales(self, purchases: DataFrame, batch_id: str) -> None:

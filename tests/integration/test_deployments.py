@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowRunFilter,
+    FlowRunFilterParentFlowRunId,
+)
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from retail.deploy import deploy
@@ -20,7 +25,9 @@ pytestmark = pytest.mark.integration
 
 
 def test_pipeline_deployment_run_completes_and_leaves_gold_and_artifacts(isolated, tmp_path):
-    settings = isolated.model_copy(update={"gold_path": tmp_path / "gold", "inbox_path": tmp_path / "inbox"})
+    settings = isolated.model_copy(
+        update={"gold_path": tmp_path / "gold", "inbox_path": tmp_path / "inbox", "ledger_path": tmp_path / "ledgers"}
+    )
     api = settings.endpoints().prefect_api_url
     deploy(settings, paused=True)  # no schedule fires during the test
     # The run gets this test's own topics, lake, keyspace and folders through the process job's environment.
@@ -30,6 +37,7 @@ def test_pipeline_deployment_run_completes_and_leaves_gold_and_artifacts(isolate
         "RETAIL_CASSANDRA_KEYSPACE": settings.cassandra_keyspace,
         "RETAIL_GOLD_PATH": str(settings.gold_path),
         "RETAIL_INBOX_PATH": str(settings.inbox_path),
+        "RETAIL_LEDGER_PATH": str(settings.ledger_path),
     }
     command = [
         str(Path(sys.executable).parent / "prefect"),
@@ -42,6 +50,8 @@ def test_pipeline_deployment_run_completes_and_leaves_gold_and_artifacts(isolate
         "csv_count=900",
         "--param",
         "seed=77",
+        "--param",
+        "producers=2",
         "--job-variable",
         f"env={json.dumps(env)}",
         "--watch",
@@ -57,12 +67,20 @@ def test_pipeline_deployment_run_completes_and_leaves_gold_and_artifacts(isolate
     figures = headline(current(settings) / "warehouse.duckdb")
     assert figures["orders"] > 0 and figures["revenue"] > 0
     assert sorted(p.name for p in (settings.inbox_path).glob("*.csv")) == []  # all three files were ingested
+    ledgers = sorted(settings.ledger_path.glob("*.jsonl"))  # two generator shards, each its own producer
+    assert [p.name.split("-")[2] for p in ledgers] == ["shard0of2", "shard1of2"]
+    assert sum(len(p.read_text().splitlines()) for p in ledgers) == 3000
     run_id = re.search(r"UUID: ([0-9a-f-]{36})", done.stdout).group(1)
     with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        steps = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id]))
         )
-    by_key = {a.key: a for a in artifacts}
+        names = {client.read_flow(r.flow_id).name for r in steps}
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id, *(r.id for r in steps)]))
+        )
+    assert names == {"generate-events", "stream-catch-up", "ingest-batch", "build-gold"}  # the steps are subflows
+    by_key = {a.key: a for a in sorted(artifacts, key=lambda a: a.created)}  # the newest of each
     assert {"data-quality", "gold-headline", "freshness"} <= set(by_key)
     quality = {row["entity"]: row for row in json.loads(by_key["data-quality"].data)}
     assert all(quality[e]["bronze_in"] > 0 and quality[e]["silver"] > 0 for e in ("customers", "purchases"))
