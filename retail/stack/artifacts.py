@@ -40,7 +40,7 @@ class ArtifactGroup:
 
     @property
     def lib(self) -> Path:
-        """Returns the folder of the Spark connector jars."""
+        """Returns the folder the group's jars resolve into."""
         digest = hashlib.sha256("\n".join(self.coordinates).encode()).hexdigest()[:10]
         return self.cache_dir / "artifacts" / f"{self.name}-{self.version}-{digest}"
 
