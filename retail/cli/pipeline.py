@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
-from pathlib import Path
-from typing import Annotated
+import time
+from functools import partial
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from retail.cli.common import console, fail, load_settings
+
+if TYPE_CHECKING:
+    from retail.run_progress import Progress
 
 DEPLOYMENT = "retail-pipeline/daily"
 
@@ -20,32 +21,48 @@ DEPLOYMENT = "retail-pipeline/daily"
 def pipeline(
     count: Annotated[int, typer.Option(help="events to send to Kafka")] = 20_000,
     csv_count: Annotated[int, typer.Option(help="events to write as the CSV batch")] = 3_000,
+    bad_fraction: Annotated[float, typer.Option(help="share of bad records of every kind")] = 0.05,
+    producers: Annotated[int, typer.Option(help="generator processes sending to Kafka")] = 1,
 ) -> None:
-    """Run the end-to-end deployment (generate, bronze, silver, gold) on the stack's worker and wait for it; then
-    say where to look."""
+    """Run the end-to-end deployment (generate, bronze, silver, gold) on the stack's worker, showing each step as it
+    starts and ends; then say where to look. The run gets this shell's RETAIL_* settings."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from retail.run_progress import follow
+
     settings = load_settings()
     api = settings.endpoints().prefect_api_url
     ui = api.removesuffix("/api")
-    command = [
-        str(Path(sys.executable).parent / "prefect"),
-        "deployment",
-        "run",
-        DEPLOYMENT,
-        "--param",
-        f"count={count}",
-        "--param",
-        f"csv_count={csv_count}",
-        "--watch",
-        "--watch-timeout",
-        "3600",
-    ]
-    console.print(f"running {DEPLOYMENT} on the work pool {settings.work_pool} (follow it at {ui}/runs)")
-    done = subprocess.run(command, env={**os.environ, "PREFECT_API_URL": api}, capture_output=True, text=True)
-    run_id = re.search(r"UUID: ([0-9a-f-]{36})", done.stdout)
-    link = f"{ui}/runs/flow-run/{run_id.group(1)}" if run_id else f"{ui}/runs"
-    if done.returncode != 0 or "Completed" not in done.stdout:
-        raise fail(f"{DEPLOYMENT} did not complete; see {link}\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    parameters = {"count": count, "csv_count": csv_count, "bad_fraction": bad_fraction, "producers": producers}
+    env = {k: v for k, v in os.environ.items() if k.startswith("RETAIL_")}
+    began = time.monotonic()
+    with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+        try:
+            deployment = client.read_deployment_by_name(DEPLOYMENT)
+        except Exception as err:
+            raise fail(f"no deployment {DEPLOYMENT} at {api} ({err}); run `./run deploy` first") from err
+        run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters, job_variables={"env": env})
+        link = f"{ui}/runs/flow-run/{run.id}"
+        console.print(f"running {DEPLOYMENT} on the work pool {settings.work_pool}: {link}")
+        ended = follow(client, run.id, partial(_show, began=began, link=link))
+    seconds = time.monotonic() - began
+    if not ended.state.is_completed():
+        raise fail(f"{DEPLOYMENT} ended {ended.state.type.value.lower()} after {seconds:.0f} s: {ended.state.message}")
+    console.print(f"[green]{DEPLOYMENT} completed[/] in {seconds:.0f} s")
     _where_to_look(settings, link)
+
+
+def _show(news: Progress, began: float, link: str) -> None:
+    at = f"[dim]{time.monotonic() - began:6.0f} s[/]"
+    if news.event == "started":
+        console.print(f"{at} [bold]▶ {news.step}[/]")
+    elif news.event == "completed":
+        console.print(f"{at} [green]✓ {news.step}[/] ({news.seconds:.1f} s)")
+    elif news.event == "says":
+        console.print(f"{at}   {news.step}: {news.message}", highlight=False)
+    else:
+        console.print(f"{at} [bold red]✗ {news.step} {news.event}[/]: {news.message} (see {link})")
 
 
 def _where_to_look(settings, link: str) -> None:

@@ -1,0 +1,94 @@
+"""Following a flow run from the Prefect API as it works: each step (a subflow run) as it starts and ends, with its
+elapsed time and, when it fails, its error at once; the flows' own printed lines (counts, rates) as they come."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterParentFlowRunId,
+    LogFilter,
+    LogFilterFlowRunId,
+    LogFilterLevel,
+    LogFilterTimestamp,
+)
+from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.sorting import FlowRunSort, LogSort
+
+# What Prefect's engine logs about every run: not news to someone who watches the steps.
+_ENGINE = re.compile(
+    r"^(Beginning (sub)?flow run|Finished in state|Created task run|Executing|Running|Downloading|Opening)"
+)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One line of news about a run: a step's start or end (``seconds`` then set), or a line a flow printed."""
+
+    step: str
+    event: str  # started, completed, failed, crashed, cancelled, or "says" for a printed line
+    message: str = ""
+    seconds: float | None = None
+
+
+def follow(
+    client, run_id: UUID, emit: Callable[[Progress], None], poll_s: float = 1.0, timeout_s: float = 3600
+) -> FlowRun:
+    """Polls the run and its subflow runs until the run ends, emitting each change once; returns the ended run.
+    Raises TimeoutError after ``timeout_s`` (the run goes on)."""
+    announced: dict[tuple[UUID, str], bool] = {}
+    names: dict[UUID, str] = {}
+    logs_after: datetime | None = None
+    deadline = time.monotonic() + timeout_s
+    while True:
+        run = client.read_flow_run(run_id)
+        steps = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id])),
+            sort=FlowRunSort.START_TIME_ASC,
+        )
+        for step in steps:
+            if step.flow_id not in names:
+                names[step.flow_id] = client.read_flow(step.flow_id).name
+            for news in _step_news(step, names[step.flow_id]):
+                if not announced.get((step.id, news.event)):
+                    announced[(step.id, news.event)] = True
+                    emit(news)
+        logs = client.read_logs(
+            log_filter=LogFilter(
+                flow_run_id=LogFilterFlowRunId(any_=[run_id, *(s.id for s in steps)]),
+                level=LogFilterLevel(ge_=logging.INFO),
+                timestamp=LogFilterTimestamp(after_=logs_after) if logs_after else None,
+            ),
+            sort=LogSort.TIMESTAMP_ASC,
+            limit=200,
+        )
+        by_run = {s.id: names[s.flow_id] for s in steps}
+        for log in logs:
+            if logs_after is not None and log.timestamp <= logs_after:
+                continue
+            logs_after = log.timestamp
+            if log.task_run_id is None and not _ENGINE.match(log.message):
+                emit(Progress(by_run.get(log.flow_run_id, "pipeline"), "says", log.message))
+        if run.state is not None and run.state.is_final():
+            return run
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"flow run {run_id} did not end within {timeout_s:.0f} s")
+        time.sleep(poll_s)
+
+
+def _step_news(step: FlowRun, name: str) -> list[Progress]:
+    news = []
+    if step.start_time is not None:
+        news.append(Progress(name, "started"))
+    if step.state is not None and step.state.is_final():
+        seconds = step.total_run_time.total_seconds() if step.total_run_time else None
+        message = "" if step.state.is_completed() else (step.state.message or "")
+        news.append(Progress(name, step.state.type.value.lower(), message, seconds))
+    return news
