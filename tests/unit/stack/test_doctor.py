@@ -3,20 +3,9 @@ process holds, each with what to do."""
 
 import socket
 
-import pytest
-
 from retail.doctor import Verdict, diagnose
 from retail.stack import Stack
 from tests.unit.stack.test_manager import free_port, http_service
-
-
-@pytest.fixture
-def settings(tmp_path, monkeypatch):
-    from retail.settings import Settings
-
-    monkeypatch.setenv("RETAIL_STACK__HOME", str(tmp_path / "stack"))
-    monkeypatch.setenv("RETAIL_STACK__HEALTH_DEADLINE_S", "20")
-    return Settings()
 
 
 def test_a_taken_port_fails_with_its_owner_and_the_setting_that_moves_it(settings):

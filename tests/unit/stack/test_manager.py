@@ -30,13 +30,6 @@ def http_service(name: str, port: int, **kwargs) -> Service:
     )
 
 
-@pytest.fixture
-def settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("RETAIL_STACK__HOME", str(tmp_path / "stack"))
-    monkeypatch.setenv("RETAIL_STACK__HEALTH_DEADLINE_S", "20")
-    return Settings()
-
-
 def test_up_is_idempotent_and_down_stops_only_its_own(settings):
     port_a, port_b = free_port(), free_port()
     stack = Stack(settings, [http_service("a", port_a), http_service("b", port_b, requires=("a",))])
