@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from retail.clients import kafka_consumer
+from retail.connections import kafka_consumer
 from retail.contracts import CONTRACTS
 from retail.settings import Settings
 

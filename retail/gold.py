@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
-from retail.clients import webhdfs
+from retail.connections import webhdfs
 from retail.contracts import CONTRACTS
 from retail.settings import REPO_ROOT, Settings
 

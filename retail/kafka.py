@@ -12,7 +12,7 @@ from pathlib import Path
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import NewTopic
 
-from retail.clients import kafka_admin, kafka_producer
+from retail.connections import kafka_admin, kafka_producer
 from retail.contracts import CONTRACTS
 from retail.generator import Record
 from retail.settings import Settings

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import urlparse
 
-from retail.clients import cassandra_cluster, kafka_admin, kafka_consumer, kafka_producer, webhdfs
+from retail.connections import cassandra_cluster, kafka_admin, kafka_consumer, kafka_producer, webhdfs
 from retail.settings import REPO_ROOT, Settings
 
 

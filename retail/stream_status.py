@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from retail.clients import kafka_consumer, webhdfs
+from retail.connections import kafka_consumer, webhdfs
 from retail.settings import Settings
 
 CHECKPOINT = ("_checkpoints", "bronze_kafka")
