@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+from retail.contracts import CONTRACTS
 from retail.generator import GeneratorConfig, generate
 from retail.jobs import spark_session, start_stream
 from retail.kafka import ensure_topics, produce
@@ -45,7 +46,7 @@ def main() -> None:
     spark = spark_session(settings, "bench-bronze")
     spark.sparkContext.setLogLevel("WARN")
     spark.range(1000).selectExpr("sum(id)").collect()  # warm-up: executors up before anything is timed
-    topics = ",".join(f"{settings.kafka_topic_prefix}{e}" for e in ("customers", "purchases", "clickstream"))
+    topics = ",".join(f"{settings.kafka_topic_prefix}{c.topic}" for c in CONTRACTS.values())
     bootstrap = settings.endpoints().kafka_bootstrap_servers
     began = time.perf_counter()
     read = (

@@ -23,6 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from retail.contracts import CONTRACTS, PURCHASES
 from retail.generator import GeneratorConfig, generate
 from retail.settings import Settings
 
@@ -50,7 +51,7 @@ def write_bronze(folder: Path, purchases: int, chunk: int) -> tuple[int, int]:
     made, total, chunks = 0, 0, 0
     while made < purchases:
         batch = list(itertools.islice(records, chunk))
-        made += sum(r.entity == "purchases" and r.kind == "valid" for r in batch)
+        made += sum(r.entity == PURCHASES.entity and r.kind == "valid" for r in batch)
         table = pa.table(
             {
                 "entity": [r.entity for r in batch],
@@ -114,7 +115,7 @@ def main() -> None:
     began = time.perf_counter()
     with duckdb.connect() as db:
         scan = "select count(*), sum(length(event_id)) from read_parquet('{}/silver/{}/*/*/*.parquet')"
-        scanned = [db.execute(scan.format(lake, e)).fetchone()[0] for e in ("customers", "purchases", "clickstream")]
+        scanned = [db.execute(scan.format(lake, e)).fetchone()[0] for e in CONTRACTS]
     scan_s = time.perf_counter() - began
 
     settings = Settings(gold_source="local", silver_local_path=lake / "silver", gold_path=args.workdir / "gold")

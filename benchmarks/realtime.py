@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from retail.connections import kafka_consumer
-from retail.contracts import CONTRACTS
+from retail.contracts import CONTRACTS, PURCHASES
 from retail.settings import Settings
 
 QUANTILES = (0.5, 0.95, 0.99)
@@ -248,7 +248,7 @@ def naive_consumer(settings: Settings, keyspace: str, n: int) -> float:
         "product_id text, quantity int, price decimal, purchase_date text)"
     )
     consumer = kafka_consumer(settings, f"naive-{uuid.uuid4().hex[:6]}", {"auto.offset.reset": "earliest"})
-    consumer.subscribe([settings.kafka_topic_prefix + CONTRACTS["purchases"].topic])
+    consumer.subscribe([settings.kafka_topic_prefix + PURCHASES.topic])
     done, began = 0, time.perf_counter()
     try:
         while done < n:

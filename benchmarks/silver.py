@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from retail.cassandra import CassandraTarget
+from retail.contracts import CONTRACTS, PURCHASES
 from retail.generator import GeneratorConfig, generate
 from retail.generator.faults import Record, encode
 from retail.jobs import spark_session, start_stream
@@ -50,7 +51,7 @@ def probe(template: dict) -> Record:
         "order_id": f"BENCH-{uuid.uuid4().hex[:12]}",
         "purchase_date": now.isoformat().replace("+00:00", "Z"),
     }
-    return Record("purchases", body["event_id"], str(body["customer_id"]).encode(), encode(body), "valid", body)
+    return Record(PURCHASES.entity, body["event_id"], str(body["customer_id"]).encode(), encode(body), "valid", body)
 
 
 def main() -> None:
@@ -76,11 +77,9 @@ def main() -> None:
     spark.range(1000).selectExpr("sum(id)").collect()  # warm-up: executors up before anything is timed
     bronze_s = catch_up(spark, bronze_only, silver=False)
     silver_s = catch_up(spark, with_silver, silver=True)
-    silver_rows = sum(
-        spark.read.parquet(with_silver.lake().silver(e)).count() for e in ("customers", "purchases", "clickstream")
-    )
+    silver_rows = sum(spark.read.parquet(with_silver.lake().silver(e)).count() for e in CONTRACTS)
 
-    template = next(r.payload for r in records if r.entity == "purchases" and r.kind == "valid")
+    template = next(r.payload for r in records if r.entity == PURCHASES.entity and r.kind == "valid")
     query = start_stream(spark, with_silver, trigger_seconds=TRIGGER_SECONDS, silver=True)
     cluster = CassandraTarget.from_settings(base).connect()
     session = cluster.connect(base.cassandra_keyspace)

@@ -39,10 +39,19 @@ class Progress:
 
 
 def follow(
-    client, run_id: UUID, emit: Callable[[Progress], None], poll_s: float = 1.0, timeout_s: float = 3600
+    client,
+    run_id: UUID,
+    emit: Callable[[Progress], None],
+    *,
+    tick: Callable[[], None] = lambda: None,
+    tick_s: float = 30,
+    poll_s: float = 1.0,
+    timeout_s: float = 3600,
 ) -> FlowRun:
-    """Polls the run and its subflow runs until the run ends, emitting each change once; returns the ended run.
-    Raises TimeoutError after ``timeout_s`` (the run goes on)."""
+    """Polls the run and its subflow runs until the run ends, emitting each change once, and calls ``tick`` every
+    ``tick_s`` (e.g. a line on the live stream); returns the ended run. Raises TimeoutError after ``timeout_s`` (the
+    run goes on)."""
+    next_tick = time.monotonic() + tick_s
     announced: dict[tuple[UUID, str], bool] = {}
     names: dict[UUID, str] = {}
     logs_after: datetime | None = None
@@ -78,6 +87,9 @@ def follow(
                 emit(Progress(by_run.get(log.flow_run_id, "pipeline"), "says", log.message))
         if run.state is not None and run.state.is_final():
             return run
+        if time.monotonic() >= next_tick:
+            tick()
+            next_tick = time.monotonic() + tick_s
         if time.monotonic() > deadline:
             raise TimeoutError(f"flow run {run_id} did not end within {timeout_s:.0f} s")
         time.sleep(poll_s)

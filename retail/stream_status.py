@@ -135,3 +135,26 @@ def serving_freshness(settings: Settings, batches: int = 20, within_s: float = 3
     p95 = sum(r.p95_s * r.rows for r in rows) / total
     newest = max(r.written_at for r in rows).replace(tzinfo=UTC)
     return Freshness(len(rows), total, p50, p95, newest)
+
+
+def live_line(settings: Settings) -> str:
+    """Returns one line on the live pair: the serving query's last batch, its age and produce -> Cassandra latency,
+    and the bronze + silver stream's last batch and lag ("not running yet" before its first batch)."""
+    serving, silver = stream_status(settings, SERVING_CHECKPOINT), stream_status(settings, CHECKPOINT)
+    if serving.last_batch is None and silver.last_batch is None:
+        return "live stream: not running yet (the supervisor starts it within a minute of `./run deploy`)"
+    parts = []
+    if serving.last_batch is not None:
+        fresh = serving_freshness(settings)
+        latency = "" if fresh is None else f", produce → Cassandra p50 {fresh.p50_s:.1f} s / p95 {fresh.p95_s:.1f} s"
+        parts.append(
+            f"serving batch {serving.last_batch} {serving.seconds_since_commit():.0f} s ago, lag {serving.total_lag:,}"
+            f"{latency}"
+        )
+    if silver.last_batch is not None:
+        rate = "" if silver.events_per_s is None else f", {silver.events_per_s:,.0f} events/s"
+        parts.append(
+            f"silver batch {silver.last_batch} {silver.seconds_since_commit():.0f} s ago{rate}, "
+            f"lag {silver.total_lag:,}"
+        )
+    return "live stream: " + "; ".join(parts)

@@ -45,12 +45,22 @@ def pipeline(
         run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters, job_variables={"env": env})
         link = f"{ui}/runs/flow-run/{run.id}"
         console.print(f"running {DEPLOYMENT} on the work pool {settings.work_pool}: {link}")
-        ended = follow(client, run.id, partial(_show, began=began, link=link))
+        ended = follow(client, run.id, partial(_show, began=began, link=link), tick=partial(_live, settings, began))
     seconds = time.monotonic() - began
     if not ended.state.is_completed():
         raise fail(f"{DEPLOYMENT} ended {ended.state.type.value.lower()} after {seconds:.0f} s: {ended.state.message}")
     console.print(f"[green]{DEPLOYMENT} completed[/] in {seconds:.0f} s")
     _where_to_look(settings, link)
+
+
+def _live(settings, began: float) -> None:
+    from retail.stream_status import live_line
+
+    try:
+        line = live_line(settings)
+    except Exception as err:  # noqa: BLE001 (a line of news: the run goes on either way)
+        line = f"live stream: status unavailable ({err})"
+    console.print(f"[dim]{time.monotonic() - began:6.0f} s[/]   [cyan]{line}[/]", highlight=False)
 
 
 def _show(news: Progress, began: float, link: str) -> None:

@@ -136,48 +136,119 @@ def _run_once(command: tuple[str, ...], what: str) -> None:
         raise StackError(f"{what} failed (exit {result.returncode}):\n{tail}")
 
 
+# Jersey 1 (WebHDFS) defines classes reflectively, which Java 17 allows only with these opens.
+_HADOOP_OPENS = tuple(
+    f"--add-opens=java.base/{p}=ALL-UNNAMED"
+    for p in (
+        "java.lang",
+        "java.lang.reflect",
+        "java.io",
+        "java.net",
+        "java.nio",
+        "java.util",
+        "java.util.concurrent",
+        "sun.nio.ch",
+    )
+)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every service's factory reads: the settings and the stack's folders, artifacts and endpoints."""
+
+    settings: Settings
+
+    @property
+    def s(self):
+        return self.settings.stack
+
+    @property
+    def host(self) -> str:
+        return self.settings.stack.host
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.settings.stack.home)
+
+    @property
+    def endpoints(self):
+        return self.settings.endpoints()
+
+    def lib(self, name: str) -> ArtifactGroup:
+        return load_groups(self.s.cache_dir)[name]
+
+    @property
+    def namenode_http(self) -> str:
+        return f"http://{self.host}:{self.s.namenode_http_port}"
+
+    @property
+    def master_ui(self) -> str:
+        return f"http://{self.host}:{self.s.spark_master_ui_port}"
+
+    @property
+    def hadoop_cp(self) -> str:
+        return f"{self.layout.conf('hdfs')}:{self.lib('hadoop').classpath()}"
+
+    @property
+    def hadoop_opts(self) -> tuple[str, ...]:
+        layout = self.layout
+        return (f"-Dhadoop.log.dir={layout.logs}", f"-Dhadoop.home.dir={layout.home / 'hdfs'}", *_HADOOP_OPENS)
+
+    @property
+    def prefect_bin(self) -> str:
+        return str(Path(sys.executable).parent / "prefect")
+
+    @property
+    def prefect_env(self) -> dict[str, str]:
+        return {
+            "PREFECT_HOME": str(self.s.home / "prefect"),
+            "PREFECT_API_URL": self.endpoints.prefect_api_url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+        }
+
+
 def build_services(settings: Settings) -> list[Service]:
     """Returns the stack's services in start order, configured from ``settings``."""
-    s, host, layout = settings.stack, settings.stack.host, Layout(settings.stack.home)
-    groups = load_groups(s.cache_dir)
-    kafka_lib, hadoop_lib, cassandra_lib = groups["kafka"], groups["hadoop"], groups["cassandra"]
-    endpoints = settings.endpoints()
-    namenode_http = f"http://{host}:{s.namenode_http_port}"
-    master_ui = f"http://{host}:{s.spark_master_ui_port}"
-    prefect_bin = str(Path(sys.executable).parent / "prefect")
-    prefect_env = {
-        "PREFECT_HOME": str(s.home / "prefect"),
-        "PREFECT_API_URL": endpoints.prefect_api_url,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-    }
+    ctx = _Context(settings)
+    return [factory(ctx) for factory in _FACTORIES]
 
-    def prepare_kafka() -> None:
-        conf, data = layout.conf("kafka"), layout.data("kafka")
-        render(
-            CONF_TEMPLATES / "kafka",
-            conf,
-            {"host": host, "port": s.kafka_port, "controller_port": s.kafka_controller_port, "data_dir": data},
-        )
+
+def _kafka(ctx: _Context) -> Service:
+    s, layout, lib = ctx.s, ctx.layout, ctx.lib("kafka")
+    conf, data = layout.conf("kafka"), layout.data("kafka")
+
+    def prepare() -> None:
+        values = {"host": ctx.host, "port": s.kafka_port, "controller_port": s.kafka_controller_port, "data_dir": data}
+        render(CONF_TEMPLATES / "kafka", conf, values)
         if not (data / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            _run_once(
-                (
-                    "java",
-                    "-cp",
-                    kafka_lib.classpath(),
-                    "kafka.tools.StorageTool",
-                    "format",
-                    "-t",
-                    cluster_id,
-                    "-c",
-                    str(conf / "server.properties"),
-                ),
-                "formatting Kafka storage",
-            )
+            tool = ("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(conf / "server.properties"))
+            _run_once(("java", "-cp", lib.classpath(), *tool), "formatting Kafka storage")
 
-    hadoop_values = {
-        "host": host,
+    return Service(
+        name="kafka",
+        ports=(s.kafka_port, s.kafka_controller_port),
+        url=ctx.endpoints.kafka_bootstrap_servers,
+        heap_mb=s.kafka_heap_mb,
+        command=java_command(
+            s.kafka_heap_mb,
+            lib.classpath(),
+            "kafka.Kafka",
+            str(conf / "server.properties"),
+            gc="-XX:+UseG1GC",
+            extra=(f"-Dlog4j2.configurationFile={conf / 'log4j2.properties'}",),
+        ),
+        healthy=partial(health.kafka, ctx.endpoints.kafka_bootstrap_servers),
+        artifacts=(lib,),
+        prepare=prepare,
+    )
+
+
+def _namenode(ctx: _Context) -> Service:
+    s, layout = ctx.s, ctx.layout
+    values = {
+        "host": ctx.host,
         "namenode_rpc_port": s.namenode_rpc_port,
         "namenode_http_port": s.namenode_http_port,
         "datanode_port": s.datanode_port,
@@ -186,206 +257,153 @@ def build_services(settings: Settings) -> list[Service]:
         "data_dir": layout.data("hdfs"),
         "user": getpass.getuser(),
     }
-    hadoop_cp = f"{layout.conf('hdfs')}:{hadoop_lib.classpath()}"
-    # Jersey 1 (WebHDFS) defines classes reflectively, which Java 17 allows only with these opens.
-    hadoop_opts = (
-        f"-Dhadoop.log.dir={layout.logs}",
-        f"-Dhadoop.home.dir={layout.home / 'hdfs'}",
-        *(
-            f"--add-opens=java.base/{p}=ALL-UNNAMED"
-            for p in (
-                "java.lang",
-                "java.lang.reflect",
-                "java.io",
-                "java.net",
-                "java.nio",
-                "java.util",
-                "java.util.concurrent",
-                "sun.nio.ch",
-            )
-        ),
+    main = "org.apache.hadoop.hdfs.server.namenode.NameNode"
+
+    def prepare() -> None:
+        render(CONF_TEMPLATES / "hadoop", layout.conf("hdfs"), values)
+        if not (layout.data("hdfs") / "name/current/VERSION").exists():
+            fmt = java_command(256, ctx.hadoop_cp, main, "-format", "-force", "-nonInteractive", extra=ctx.hadoop_opts)
+            _run_once(fmt, "formatting the HDFS NameNode")
+
+    return Service(
+        name="namenode",
+        ports=(s.namenode_rpc_port, s.namenode_http_port),
+        url=ctx.namenode_http,
+        heap_mb=s.namenode_heap_mb,
+        command=java_command(s.namenode_heap_mb, ctx.hadoop_cp, main, extra=ctx.hadoop_opts),
+        healthy=partial(health.namenode, ctx.namenode_http),
+        artifacts=(ctx.lib("hadoop"),),
+        prepare=prepare,
     )
 
-    def prepare_namenode() -> None:
-        render(CONF_TEMPLATES / "hadoop", layout.conf("hdfs"), hadoop_values)
-        if not (layout.data("hdfs") / "name/current/VERSION").exists():
-            _run_once(
-                java_command(
-                    256,
-                    hadoop_cp,
-                    "org.apache.hadoop.hdfs.server.namenode.NameNode",
-                    "-format",
-                    "-force",
-                    "-nonInteractive",
-                    extra=hadoop_opts,
-                ),
-                "formatting the HDFS NameNode",
-            )
 
-    cassandra_conf, cassandra_data = layout.conf("cassandra"), layout.data("cassandra")
-    jamm = [f"-javaagent:{j}" for j in cassandra_lib.jars() if j.name.startswith("jamm-")][:1]
+def _datanode(ctx: _Context) -> Service:
+    s = ctx.s
+    return Service(
+        name="datanode",
+        ports=(s.datanode_port, s.datanode_http_port, s.datanode_ipc_port),
+        url=f"http://{ctx.host}:{s.datanode_http_port}",
+        heap_mb=s.datanode_heap_mb,
+        command=java_command(
+            s.datanode_heap_mb, ctx.hadoop_cp, "org.apache.hadoop.hdfs.server.datanode.DataNode", extra=ctx.hadoop_opts
+        ),
+        healthy=partial(health.datanode, ctx.namenode_http),
+        requires=("namenode",),
+        artifacts=(ctx.lib("hadoop"),),
+    )
 
-    return [
-        Service(
-            name="kafka",
-            ports=(s.kafka_port, s.kafka_controller_port),
-            url=endpoints.kafka_bootstrap_servers,
-            heap_mb=s.kafka_heap_mb,
-            command=java_command(
-                s.kafka_heap_mb,
-                kafka_lib.classpath(),
-                "kafka.Kafka",
-                str(layout.conf("kafka") / "server.properties"),
-                gc="-XX:+UseG1GC",
-                extra=(f"-Dlog4j2.configurationFile={layout.conf('kafka') / 'log4j2.properties'}",),
-            ),
-            healthy=partial(health.kafka, endpoints.kafka_bootstrap_servers),
-            artifacts=(kafka_lib,),
-            prepare=prepare_kafka,
-        ),
-        Service(
-            name="namenode",
-            ports=(s.namenode_rpc_port, s.namenode_http_port),
-            url=namenode_http,
-            heap_mb=s.namenode_heap_mb,
-            command=java_command(
-                s.namenode_heap_mb, hadoop_cp, "org.apache.hadoop.hdfs.server.namenode.NameNode", extra=hadoop_opts
-            ),
-            healthy=partial(health.namenode, namenode_http),
-            artifacts=(hadoop_lib,),
-            prepare=prepare_namenode,
-        ),
-        Service(
-            name="datanode",
-            ports=(s.datanode_port, s.datanode_http_port, s.datanode_ipc_port),
-            url=f"http://{host}:{s.datanode_http_port}",
-            heap_mb=s.datanode_heap_mb,
-            command=java_command(
-                s.datanode_heap_mb, hadoop_cp, "org.apache.hadoop.hdfs.server.datanode.DataNode", extra=hadoop_opts
-            ),
-            healthy=partial(health.datanode, namenode_http),
-            requires=("namenode",),
-            artifacts=(hadoop_lib,),
-        ),
-        Service(
-            name="cassandra",
-            ports=(s.cassandra_port, s.cassandra_storage_port),
-            url=f"{host}:{s.cassandra_port}",
-            heap_mb=s.cassandra_heap_mb,
-            command=java_command(
-                s.cassandra_heap_mb,
-                f"{cassandra_conf}:{cassandra_lib.classpath()}",
-                "org.apache.cassandra.service.CassandraDaemon",
-                gc="-XX:+UseG1GC",
-                extra=(
-                    f"-Xms{s.cassandra_heap_mb}m",
-                    "-Xss256k",
-                    *_CASSANDRA_JPMS,
-                    *jamm,
-                    f"-Dcassandra.config=file://{cassandra_conf / 'cassandra.yaml'}",
-                    f"-Dlogback.configurationFile={cassandra_conf / 'logback.xml'}",
-                    f"-Dcassandra.storagedir={cassandra_data}",
-                    f"-Dcassandra.logdir={layout.logs}",
-                    "-Dcassandra-foreground=yes",
-                    "-Dcassandra.skip_wait_for_gossip_to_settle=0",
-                    "-Dcassandra.ring_delay_ms=1000",
-                ),
-            ),
-            healthy=partial(health.cassandra, host, s.cassandra_port),
-            artifacts=(cassandra_lib,),
-            prepare=lambda: render(
-                CONF_TEMPLATES / "cassandra",
-                cassandra_conf,
-                {
-                    "host": host,
-                    "port": s.cassandra_port,
-                    "storage_port": s.cassandra_storage_port,
-                    "data_dir": cassandra_data,
-                },
+
+def _cassandra(ctx: _Context) -> Service:
+    s, layout, lib = ctx.s, ctx.layout, ctx.lib("cassandra")
+    conf, data = layout.conf("cassandra"), layout.data("cassandra")
+    jamm = [f"-javaagent:{j}" for j in lib.jars() if j.name.startswith("jamm-")][:1]
+    values = {"host": ctx.host, "port": s.cassandra_port, "storage_port": s.cassandra_storage_port, "data_dir": data}
+    return Service(
+        name="cassandra",
+        ports=(s.cassandra_port, s.cassandra_storage_port),
+        url=f"{ctx.host}:{s.cassandra_port}",
+        heap_mb=s.cassandra_heap_mb,
+        command=java_command(
+            s.cassandra_heap_mb,
+            f"{conf}:{lib.classpath()}",
+            "org.apache.cassandra.service.CassandraDaemon",
+            gc="-XX:+UseG1GC",
+            extra=(
+                f"-Xms{s.cassandra_heap_mb}m",
+                "-Xss256k",
+                *_CASSANDRA_JPMS,
+                *jamm,
+                f"-Dcassandra.config=file://{conf / 'cassandra.yaml'}",
+                f"-Dlogback.configurationFile={conf / 'logback.xml'}",
+                f"-Dcassandra.storagedir={data}",
+                f"-Dcassandra.logdir={layout.logs}",
+                "-Dcassandra-foreground=yes",
+                "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+                "-Dcassandra.ring_delay_ms=1000",
             ),
         ),
-        Service(
-            name="spark-master",
-            ports=(s.spark_master_port, s.spark_master_ui_port),
-            url=endpoints.spark_master,
-            heap_mb=s.spark_daemon_heap_mb,
-            command=java_command(
-                s.spark_daemon_heap_mb,
-                f"{SPARK_HOME}/jars/*",
-                "org.apache.spark.deploy.master.Master",
-                "--host",
-                host,
-                "--port",
-                str(s.spark_master_port),
-                "--webui-port",
-                str(s.spark_master_ui_port),
-            ),
-            env={"SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": host},
-            healthy=partial(health.spark_master, master_ui),
+        healthy=partial(health.cassandra, ctx.host, s.cassandra_port),
+        artifacts=(lib,),
+        prepare=partial(render, CONF_TEMPLATES / "cassandra", conf, values),
+    )
+
+
+def _spark_master(ctx: _Context) -> Service:
+    s = ctx.s
+    return Service(
+        name="spark-master",
+        ports=(s.spark_master_port, s.spark_master_ui_port),
+        url=ctx.endpoints.spark_master,
+        heap_mb=s.spark_daemon_heap_mb,
+        command=java_command(
+            s.spark_daemon_heap_mb,
+            f"{SPARK_HOME}/jars/*",
+            "org.apache.spark.deploy.master.Master",
+            *("--host", ctx.host, "--port", str(s.spark_master_port), "--webui-port", str(s.spark_master_ui_port)),
         ),
-        Service(
-            name="spark-worker",
-            ports=(s.spark_worker_port, s.spark_worker_ui_port),
-            url=f"http://{host}:{s.spark_worker_ui_port}",
-            heap_mb=s.spark_daemon_heap_mb,
-            command=java_command(
-                s.spark_daemon_heap_mb,
-                f"{SPARK_HOME}/jars/*",
-                "org.apache.spark.deploy.worker.Worker",
-                "--host",
-                host,
-                "--port",
-                str(s.spark_worker_port),
-                "--webui-port",
-                str(s.spark_worker_ui_port),
-                "--cores",
-                str(s.spark_worker_cores),
-                "--memory",
-                f"{s.spark_worker_memory_mb}m",
-                "--work-dir",
-                str(layout.data("spark-worker")),
-                endpoints.spark_master,
-            ),
-            # Spark's launcher (which builds executor command lines) looks for source build folders to learn the
-            # Scala version unless told; the pyspark wheel has none.
-            env={
-                "SPARK_HOME": str(SPARK_HOME),
-                "SPARK_LOCAL_IP": host,
-                "SPARK_SCALA_VERSION": "2.13",
-                "PYSPARK_PYTHON": sys.executable,
-            },
-            healthy=partial(health.spark_worker, master_ui),
-            requires=("spark-master",),
+        env={"SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": ctx.host},
+        healthy=partial(health.spark_master, ctx.master_ui),
+    )
+
+
+def _spark_worker(ctx: _Context) -> Service:
+    s = ctx.s
+    return Service(
+        name="spark-worker",
+        ports=(s.spark_worker_port, s.spark_worker_ui_port),
+        url=f"http://{ctx.host}:{s.spark_worker_ui_port}",
+        heap_mb=s.spark_daemon_heap_mb,
+        command=java_command(
+            s.spark_daemon_heap_mb,
+            f"{SPARK_HOME}/jars/*",
+            "org.apache.spark.deploy.worker.Worker",
+            *("--host", ctx.host, "--port", str(s.spark_worker_port), "--webui-port", str(s.spark_worker_ui_port)),
+            *("--cores", str(s.spark_worker_cores), "--memory", f"{s.spark_worker_memory_mb}m"),
+            *("--work-dir", str(ctx.layout.data("spark-worker")), ctx.endpoints.spark_master),
         ),
-        Service(
-            name="prefect-server",
-            ports=(s.prefect_port,),
-            url=endpoints.prefect_api_url.removesuffix("/api"),
-            command=(prefect_bin, "server", "start", "--host", host, "--port", str(s.prefect_port)),
-            env=prefect_env,
-            healthy=partial(health.prefect_server, endpoints.prefect_api_url),
+        # Spark's launcher (which builds executor command lines) looks for source build folders to learn the Scala
+        # version unless told; the pyspark wheel has none.
+        env={
+            "SPARK_HOME": str(SPARK_HOME),
+            "SPARK_LOCAL_IP": ctx.host,
+            "SPARK_SCALA_VERSION": "2.13",
+            "PYSPARK_PYTHON": sys.executable,
+        },
+        healthy=partial(health.spark_worker, ctx.master_ui),
+        requires=("spark-master",),
+    )
+
+
+def _prefect_server(ctx: _Context) -> Service:
+    api = ctx.endpoints.prefect_api_url
+    return Service(
+        name="prefect-server",
+        ports=(ctx.s.prefect_port,),
+        url=api.removesuffix("/api"),
+        command=(ctx.prefect_bin, "server", "start", "--host", ctx.host, "--port", str(ctx.s.prefect_port)),
+        env=ctx.prefect_env,
+        healthy=partial(health.prefect_server, api),
+    )
+
+
+def _prefect_worker(ctx: _Context) -> Service:
+    pool = ctx.settings.work_pool
+    return Service(
+        name="prefect-worker",
+        ports=(),
+        url=f"work pool {pool}",
+        command=(
+            *(ctx.prefect_bin, "worker", "start"),
+            *("--pool", pool, "--type", "process", "--name", "retail-local-worker"),
         ),
-        Service(
-            name="prefect-worker",
-            ports=(),
-            url=f"work pool {settings.work_pool}",
-            command=(
-                prefect_bin,
-                "worker",
-                "start",
-                "--pool",
-                settings.work_pool,
-                "--type",
-                "process",
-                "--name",
-                "retail-local-worker",
-            ),
-            env=prefect_env,
-            healthy=partial(health.prefect_worker, endpoints.prefect_api_url, settings.work_pool),
-            requires=("prefect-server",),
-            stop_signals=2,
-        ),
-    ]
+        env=ctx.prefect_env,
+        healthy=partial(health.prefect_worker, ctx.endpoints.prefect_api_url, pool),
+        requires=("prefect-server",),
+        stop_signals=2,
+    )
+
+
+_FACTORIES = (_kafka, _namenode, _datanode, _cassandra, _spark_master, _spark_worker, _prefect_server, _prefect_worker)
 
 
 def fetch_artifacts(settings: Settings, announce: Callable[[ArtifactGroup], None] = lambda g: None) -> None:
