@@ -1,6 +1,6 @@
 """Files on the lake's filesystem (HDFS, or a local folder) through Spark's Hadoop client: the one module that
-touches Spark's JVM gateway. Small files the driver makes itself (state deltas, per-batch counts) go through here
-as whole files, without a Spark job."""
+touches Spark's JVM gateway, and the one writer of partitioned Parquet batches. Small files the driver makes itself
+(state deltas, per-batch counts) go through here as whole files, without a Spark job."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+
+
+def replace_partitions(frame: DataFrame, root: str, partitions: tuple[str, ...]) -> None:
+    """Writes ``frame`` as Parquet under ``root`` partitioned by ``partitions``, replacing exactly the partitions it
+    writes (dynamic overwrite): a replayed batch, keyed by its batch id, replaces itself and adds nothing."""
+    frame.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").partitionBy(*partitions).parquet(root)
 
 
 class Lake:

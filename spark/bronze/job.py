@@ -17,20 +17,14 @@ from pyspark.sql import DataFrame, SparkSession, Window
 
 from retail.contracts import CONTRACTS, Contract
 from spark.bronze.transforms import csv_lines_to_bronze
-from spark.hdfs import Lake
+from spark.hdfs import Lake, replace_partitions
 
 PARTITIONS = ("entity", "ingest_date", "batch_id")
 
 
 def write_batch(batch: DataFrame, batch_id: str | int, root: str) -> None:
     """Writes one batch under ``root``, replacing whatever an earlier attempt of the same batch id wrote."""
-    (
-        batch.withColumn("batch_id", F.lit(str(batch_id)))
-        .write.mode("overwrite")
-        .option("partitionOverwriteMode", "dynamic")
-        .partitionBy(*PARTITIONS)
-        .parquet(root)
-    )
+    replace_partitions(batch.withColumn("batch_id", F.lit(str(batch_id))), root, PARTITIONS)
 
 
 def kafka_source(

@@ -48,8 +48,9 @@ def kafka_to_bronze(records: DataFrame, topic_prefix: str = "") -> DataFrame:
     )
 
 
-def csv_schema(contract: Contract) -> str:
-    """Returns the DDL of a contract's CSV row read as raw strings, plus the corrupt-record column."""
+def raw_schema(contract: Contract) -> str:
+    """Returns the DDL of a contract's record with every field read as a raw string, plus the corrupt-record column
+    (for CSV lines here, and JSON payloads in silver)."""
     return ", ".join([*(f"`{name}` string" for name in contract.names), f"`{CORRUPT_COLUMN}` string"])
 
 
@@ -58,7 +59,7 @@ def csv_lines_to_bronze(lines: DataFrame, contract: Contract, source_file: str) 
     the header): the contract's columns as raw strings, the raw line, its lineage and what kept it from parsing
     (``parse_error``: ragged_row, invalid_utf8 or blank_line; null when it parsed)."""
     parsed = F.from_csv(
-        F.col("value"), csv_schema(contract), {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
+        F.col("value"), raw_schema(contract), {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
     )
     is_blank = F.trim(F.col("value")) == ""
     is_ragged = parsed[CORRUPT_COLUMN].isNotNull()

@@ -12,17 +12,12 @@ import pyspark.sql.functions as F
 from pyspark.sql import Column, DataFrame
 
 from retail.contracts import CLICKSTREAM, CUSTOMERS, PURCHASES, Contract
+from spark.bronze.transforms import CORRUPT_COLUMN, raw_schema
 
-CORRUPT = "_corrupt_record"
 OVERSIZED_CHARS = 4096  # no legitimate text field comes near this; a bigger one is a producer bug or an attack
 FUTURE_TOLERANCE = "INTERVAL 1 DAY"  # clock skew we accept between producers and the platform
 LINEAGE = ("topic", "partition", "offset", "kafka_timestamp", "ingested_at", "batch_id")
 SOURCE_ERROR = "source_error"  # why a source row could not even be read as a record (CSV: ragged_row, ...)
-
-
-def raw_schema(contract: Contract) -> str:
-    """Returns the DDL that parses a payload with every contract field as a string, plus the corrupt column."""
-    return ", ".join([*(f"`{n}` string" for n in contract.names), f"`{CORRUPT}` string"])
 
 
 def csv_records(bronze_csv: DataFrame, contract: Contract) -> DataFrame:
@@ -46,7 +41,7 @@ def parse_payload(bronze: DataFrame, contract: Contract) -> DataFrame:
     """Returns one row per bronze record of ``contract``'s entity: lineage, the payload as text, its raw string
     fields (``raw``), its top-level keys, whether it was valid UTF-8 and the source error (null for Kafka)."""
     text = F.col("value").cast("string")
-    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
     source_error = F.col(SOURCE_ERROR) if SOURCE_ERROR in bronze.columns else F.lit(None).cast("string")
     return bronze.where(F.col("entity") == contract.entity).select(
         *(F.col(c) for c in LINEAGE),
@@ -71,7 +66,7 @@ def typed(parsed: DataFrame, contract: Contract) -> DataFrame:
 def violations(rows: DataFrame, contract: Contract) -> DataFrame:
     """Adds ``violations``: the code of every row rule the row breaks (empty when it passes all of them)."""
     names = list(contract.names)
-    is_json = F.col(f"raw.{CORRUPT}").isNull() & F.col("payload_keys").isNotNull()
+    is_json = F.col(f"raw.{CORRUPT_COLUMN}").isNull() & F.col("payload_keys").isNotNull()
     # Field rules speak of a decoded JSON object only: text that is not UTF-8 or not an object has one reason.
     field_checks: list[tuple[str, Column]] = [
         ("unknown_field", F.size(F.array_except("payload_keys", F.array(*map(F.lit, names)))) > 0),
