@@ -21,6 +21,7 @@ CLICKSTREAM = Contract(
         Column("timestamp", "timestamp", description="when it happened, UTC"),
     ),
     rules=(
+        Rule("invalid_url", "page_url IS NOT NULL AND try_parse_url(page_url, 'PATH') IS NULL", "a parseable URL"),
         Rule("unknown_event_type", f"event_type NOT IN ({', '.join(repr(t) for t in EVENT_TYPES)})"),
         Rule(
             "product_id_required",

@@ -2,6 +2,8 @@
 
 from retail.contracts.base import Column, Contract, Rule
 
+MAX_AMOUNT = 10**10  # total_amount is decimal(12,2): below ten billion
+
 PURCHASES = Contract(
     entity="purchases",
     topic="purchases",
@@ -20,5 +22,10 @@ PURCHASES = Contract(
     rules=(
         Rule("nonpositive_quantity", "quantity <= 0", "at least one unit is bought"),
         Rule("negative_price", "price < 0", "a price may be zero (a gift), never negative"),
+        Rule(
+            "amount_out_of_range",
+            f"try_multiply(CAST(quantity AS DECIMAL(20,0)), price) >= {MAX_AMOUNT}",
+            "quantity × price fits the silver amount, decimal(12,2)",
+        ),
     ),
 )

@@ -100,6 +100,28 @@ def _unknown_event_type(event: Event, seq: int, rng: random.Random) -> Record:
     return from_event(event, "unknown_event_type", _fresh(event, seq, event_type=rng.choice(("teleport", "hover"))))
 
 
+def _invalid_url(event: Event, seq: int, rng: random.Random) -> Record:
+    bad = rng.choice(("http://[shop.example.com/product", "/product/P0001 2", "ht tp://shop.example.com/"))
+    return from_event(event, "invalid_url", _fresh(event, seq, page_url=bad))
+
+
+def _amount_out_of_range(event: Event, seq: int, rng: random.Random) -> Record:
+    # Each value fits its own column; their product does not fit the silver amount.
+    return from_event(event, "amount_out_of_range", _fresh(event, seq, quantity=2_000_000_000, price=99_999_999.99))
+
+
+def _empty_key(event: Event, seq: int, rng: random.Random) -> Record:
+    contract = CONTRACTS[event.entity]
+    key = rng.choice(sorted({contract.key, contract.identity[0]}))
+    return from_event(event, "empty_key", _fresh(event, seq, **{key: " "}))  # blank survives a CSV round trip
+
+
+def _timestamp_out_of_range(event: Event, seq: int, rng: random.Random) -> Record:
+    broken_clock = rng.choice(("0001-01-01T00:00:00.000Z", "1900-01-01T00:00:00.000Z"))
+    changes = {CONTRACTS[event.entity].event_time: broken_clock}
+    return from_event(event, "timestamp_out_of_range", _fresh(event, seq, **changes))
+
+
 def _late_event(event: Event, seq: int, rng: random.Random) -> Record:
     late = _shift_time(event, -timedelta(days=rng.uniform(3, 30)))
     return from_event(event, "late_event", _fresh(event, seq, **{CONTRACTS[event.entity].event_time: late}))
@@ -169,6 +191,10 @@ FAULTS: dict[str, FaultKind] = {
         FaultKind("invalid_utf8", _invalid_utf8),
         FaultKind("unknown_field", _unknown_field),
         FaultKind("unknown_customer", _unknown_customer, (PURCHASES.entity,)),
+        FaultKind("invalid_url", _invalid_url, (CLICKSTREAM.entity,)),
+        FaultKind("amount_out_of_range", _amount_out_of_range, (PURCHASES.entity,)),
+        FaultKind("empty_key", _empty_key),
+        FaultKind("timestamp_out_of_range", _timestamp_out_of_range),
     )
 }
 BAD_KINDS: tuple[str, ...] = tuple(FAULTS)

@@ -16,6 +16,7 @@ from spark.bronze.transforms import CORRUPT_COLUMN, raw_schema
 
 OVERSIZED_CHARS = 4096  # no legitimate text field comes near this; a bigger one is a producer bug or an attack
 FUTURE_TOLERANCE = "INTERVAL 1 DAY"  # clock skew we accept between producers and the platform
+EARLIEST_EVENT = "1970-01-01"  # an event time before it is a broken clock (and year 1 breaks Python's conversions)
 LINEAGE = ("topic", "partition", "offset", "kafka_timestamp", "ingested_at", "batch_id")
 SOURCE_ERROR = "source_error"  # why a source row could not even be read as a record (CSV: ragged_row, ...)
 
@@ -72,6 +73,9 @@ def violations(rows: DataFrame, contract: Contract) -> DataFrame:
         ("unknown_field", F.size(F.array_except("payload_keys", F.array(*map(F.lit, names)))) > 0),
         ("oversized_value", F.greatest(*(F.length(F.col(f"raw.`{n}`")) for n in names)) > OVERSIZED_CHARS),
         ("future_timestamp", F.col(contract.event_time) > F.col("ingested_at") + F.expr(FUTURE_TOLERANCE)),
+        ("timestamp_out_of_range", F.col(contract.event_time) < F.lit(EARLIEST_EVENT).cast("timestamp")),
+        # Keys a serving table is partitioned by (and the event id) may not be empty: Cassandra refuses them.
+        *((f"empty_key:{n}", F.trim(F.col(f"raw.`{n}`")) == "") for n in _keys(contract)),
         *((f"missing_field:{n}", F.col(f"raw.`{n}`").isNull()) for n in contract.required),
         *((f"wrong_type:{n}", F.col(f"raw.`{n}`").isNotNull() & F.col(n).isNull()) for n, _ in _types(contract)),
         *((rule.code, F.expr(rule.violated)) for rule in contract.rules),
@@ -84,6 +88,10 @@ def violations(rows: DataFrame, contract: Contract) -> DataFrame:
     flagged = F.filter(F.array(*(F.when(broken, F.lit(code)) for code, broken in checks)), lambda c: c.isNotNull())
     unreadable = F.col(SOURCE_ERROR).isNotNull()  # a row the source could not split has that one reason
     return rows.withColumn("violations", F.when(unreadable, F.array(F.col(SOURCE_ERROR))).otherwise(flagged))
+
+
+def _keys(contract: Contract) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(("event_id", contract.key, contract.identity[0])))
 
 
 def _types(contract: Contract) -> list[tuple[str, str]]:
@@ -109,8 +117,9 @@ def _purchases(rows: DataFrame) -> list[Column]:
         F.col("product_id"),
         F.col("quantity"),
         F.col("price"),
-        # Decimal times decimal stays exact; the cast only fixes the scale money is kept at.
-        (F.col("quantity").cast("decimal(10,0)") * F.col("price")).cast("decimal(12,2)").alias("total_amount"),
+        # Decimal times decimal stays exact; the cast only fixes the scale money is kept at. The try_ forms: the
+        # amount_out_of_range rule quarantines what would overflow, and nothing here may raise before it does.
+        F.expr("try_cast(try_multiply(CAST(quantity AS DECIMAL(10,0)), price) AS DECIMAL(12,2))").alias("total_amount"),
         F.col("purchase_date"),
     ]
 
@@ -120,7 +129,7 @@ def _clickstream(rows: DataFrame) -> list[Column]:
         F.col("user_id"),
         F.col("session_id"),
         F.col("page_url"),
-        F.expr("parse_url(page_url, 'PATH')").alias("page_path"),
+        F.expr("try_parse_url(page_url, 'PATH')").alias("page_path"),  # invalid_url quarantines what cannot parse
         F.col("event_type"),
         F.col("product_id"),
         F.col("timestamp"),

@@ -120,6 +120,10 @@ def check(kind: str, record, payload, records, seen) -> bool:
         "oversized_value": lambda: len(record.value) > 64 * 1024,
         "unknown_field": lambda: set(payload) - names == {"loyalty_tier"},
         "unknown_customer": lambda: payload["customer_id"].startswith("C9"),
+        "invalid_url": lambda: " " in payload["page_url"] or "[" in payload["page_url"],
+        "amount_out_of_range": lambda: payload["quantity"] * payload["price"] >= 10**10,
+        "empty_key": lambda: any(v == " " for v in payload.values()),
+        "timestamp_out_of_range": lambda: event_time(record.entity, payload).year < 1970,
     }
     return checks[kind]()
 

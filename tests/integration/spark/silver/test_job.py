@@ -38,8 +38,12 @@ REASON = {  # what the quarantine says of each bad kind; None: one rule of that 
     "unknown_event_type": "unknown_event_type",
     "conflicting_duplicate": "conflicting_duplicate",
     "unknown_customer": "unknown_customer",
+    "invalid_url": "invalid_url",
+    "amount_out_of_range": "amount_out_of_range",
+    "timestamp_out_of_range": "timestamp_out_of_range",
     "missing_field": None,
     "wrong_type": None,
+    "empty_key": None,
 }
 # A CSV file cannot hold a payload that is not a row: those lines are ragged, and that is their reason.
 CSV_REASON = {**REASON, "malformed_json": "ragged_row", "unknown_field": "ragged_row"}
@@ -247,7 +251,7 @@ def assert_matches_ledger(spark, isolated, records, kind_at, reasons=REASON) -> 
     )
     for row in quarantine:
         kind = kind_at[(row.topic, row.partition, row.offset)]
-        family = {"missing_field": "missing_field:", "wrong_type": "wrong_type:"}.get(kind)
+        family = {"missing_field": "missing_field:", "wrong_type": "wrong_type:", "empty_key": "empty_key:"}.get(kind)
         if family:
             assert len(row.reasons) == 1 and row.reasons[0].startswith(family), (kind, row.reasons)
         else:

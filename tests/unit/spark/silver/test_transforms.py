@@ -27,6 +27,9 @@ EXPECTED = {
     "nonpositive_quantity": {"nonpositive_quantity"},
     "negative_price": {"negative_price"},
     "unknown_event_type": {"unknown_event_type"},
+    "invalid_url": {"invalid_url"},
+    "amount_out_of_range": {"amount_out_of_range"},
+    "timestamp_out_of_range": {"timestamp_out_of_range"},
     "exact_duplicate": set(),
     "conflicting_duplicate": set(),
     "late_event": set(),
@@ -65,6 +68,8 @@ def test_each_generated_kind_breaks_exactly_its_rules(spark, kind):
             assert len(codes) == 1 and next(iter(codes)).startswith("missing_field:"), codes
         elif kind == "wrong_type":
             assert len(codes) == 1 and next(iter(codes)).startswith("wrong_type:"), codes
+        elif kind == "empty_key":
+            assert len(codes) == 1 and next(iter(codes)).startswith("empty_key:"), codes
         else:
             assert codes == EXPECTED[kind], (record.value[:200], codes)
 
@@ -182,3 +187,60 @@ def test_clickstream_page_path_is_parsed(spark):
     )
 
     assert (row.page_path, row.product_id) == ("/product/P0001", "P0001")
+
+
+# Records that once raised inside a micro-batch (under ANSI mode every replay failed the same way and the stream
+# stopped): each now breaks a named rule, and nothing computed for it raises.
+POISON = [
+    (
+        "clickstream",
+        '{"event_id":"e","user_id":"C","session_id":"S","page_url":"http://[bad","event_type":"page_view",'
+        '"timestamp":"2026-01-01T00:00:00Z"}',
+        {"invalid_url"},
+    ),
+    (
+        "purchases",
+        '{"event_id":"e","order_id":"O","customer_id":"C","product_id":"P","quantity":2000000000,'
+        '"price":99999999.99,"purchase_date":"2026-01-01T00:00:00Z"}',
+        {"amount_out_of_range"},
+    ),
+    (
+        "purchases",
+        '{"event_id":"e","order_id":"O","customer_id":"","product_id":"P","quantity":1,"price":1,'
+        '"purchase_date":"2026-01-01T00:00:00Z"}',
+        {"empty_key:customer_id"},
+    ),
+    (
+        "clickstream",
+        '{"event_id":"e","user_id":"C","session_id":" ","page_url":"/","event_type":"page_view",'
+        '"timestamp":"2026-01-01T00:00:00Z"}',
+        {"empty_key:session_id"},
+    ),
+    (
+        "customers",
+        '{"event_id":"","customer_id":"C1","name":"A","email":"a@b.io","country":"DE",'
+        '"signup_date":"2026-01-01T00:00:00Z"}',
+        {"empty_key:event_id"},
+    ),
+    (
+        "customers",
+        '{"event_id":"e","customer_id":"C1","name":"A","email":"a@b.io","country":"DE",'
+        '"signup_date":"0001-01-01T00:00:00Z"}',
+        {"timestamp_out_of_range"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("entity", "payload", "codes"), POISON)
+def test_a_poison_record_is_named_and_raises_nothing(spark, entity, payload, codes):
+    from spark.silver.transforms import serving_columns
+
+    bronze = spark.createDataFrame(
+        [(entity, payload.encode(), entity, 0, 0, INGESTED_AT, INGESTED_AT, 0)], BRONZE_SCHEMA
+    )
+    contract = CONTRACTS[entity]
+    checked = violations(typed(parse_payload(bronze, contract), contract), contract)
+
+    assert set(checked.select("violations").collect()[0].violations) == codes
+    # The serving query computes the Cassandra columns of every row (as Arrow) before it skips the broken ones.
+    assert serving_columns(checked, contract).toArrow().num_rows == 1
