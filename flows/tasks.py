@@ -133,7 +133,7 @@ def publish_gold_build(settings: Settings) -> dict:
     """Builds, tests and publishes gold (waits up to 10 minutes for a build already running); returns its figures."""
     from retail.gold import build_gold
 
-    result = build_gold(settings, wait_s=600)
+    result = build_gold(settings, wait_s=600, progress=print)
     return {
         "build_id": result.build_id,
         "path": str(result.path),

@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,9 +72,12 @@ def current(settings: Settings) -> Path:
     return link.resolve()
 
 
-def build_gold(settings: Settings, *, wait_s: float = 0.0) -> GoldBuild:
+def build_gold(
+    settings: Settings, *, wait_s: float = 0.0, progress: Callable[[str], None] = lambda line: None
+) -> GoldBuild:
     """Builds, tests, exports and publishes gold from silver; returns the published build. Waits up to ``wait_s``
-    for a build already running, then raises GoldError."""
+    for a build already running, then raises GoldError. ``progress`` hears of each step and each dbt model and
+    test as it finishes."""
     _check_silver(settings)
     settings.gold_path.mkdir(parents=True, exist_ok=True)
     with _build_lock(settings.gold_path, wait_s):
@@ -94,21 +97,29 @@ def build_gold(settings: Settings, *, wait_s: float = 0.0) -> GoldBuild:
             "--log-path",
             str(settings.gold_path / "logs"),
         )
-        run_dbt("build", *common, "--target-path", str(settings.gold_path / "dbt-target"))
+        progress(f"dbt build into {folder.name}")
+        run_dbt("build", *common, "--target-path", str(settings.gold_path / "dbt-target"), progress=progress)
+        progress("dbt docs generate")
         run_dbt("docs", "generate", *common, "--target-path", str(folder / "docs"))
+        progress("export Parquet and CSV, publish")
         rows = _export(folder)
         _publish(settings.gold_path, folder)
         _prune(settings.gold_path, settings.gold_keep_builds)
         return GoldBuild(build_id, folder, time.perf_counter() - began, rows, headline(folder / "warehouse.duckdb"))
 
 
-def run_dbt(*args: str) -> None:
-    """Runs one dbt command on the project in-process (one invocation at a time); raises GoldError listing every
-    model or test that did not pass."""
+def run_dbt(*args: str, progress: Callable[[str], None] | None = None) -> None:
+    """Runs one dbt command on the project in-process (one invocation at a time), telling ``progress`` of each node
+    (model, test) as it finishes; raises GoldError listing every model or test that did not pass."""
     from dbt.cli.main import dbtRunner
 
+    def on_event(event) -> None:
+        if progress is not None and event.info.name in _NODE_RESULTS:
+            progress(event.info.msg)
+
     try:
-        result = dbtRunner().invoke([*args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)])
+        command = [*args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)]
+        result = dbtRunner(callbacks=[on_event]).invoke(command)
     finally:
         _close_duckdb()
     if result.success:
@@ -119,6 +130,9 @@ def run_dbt(*args: str) -> None:
             failed.append(f"{node.node.name}: {node.status} {node.message or ''}".strip())
     detail = "; ".join(failed) if failed else str(result.exception)
     raise GoldError(f"dbt {' '.join(args)} failed: {detail}")
+
+
+_NODE_RESULTS = {"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult"}
 
 
 def _close_duckdb() -> None:

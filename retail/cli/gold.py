@@ -21,7 +21,7 @@ def build(
 
     settings = load_settings()
     try:
-        result = build_gold(settings, wait_s=wait)
+        result = build_gold(settings, wait_s=wait, progress=lambda line: console.log(line, highlight=False))
     except GoldError as err:
         raise fail(err) from err
     console.print(f"gold {result.build_id} published in {result.seconds:.1f} s: {settings.gold_path / 'current'}")
