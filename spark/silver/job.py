@@ -32,8 +32,7 @@ from retail.cassandra.writer import run_concurrently
 from retail.contracts import CLICKSTREAM, CONTRACTS, CUSTOMERS, PURCHASES, Contract
 from retail.lake import LakeLayout
 from spark.concurrent import run_all
-from spark.hdfs import Lake
-from spark.hdfs import replace_partitions as write
+from spark.hdfs import Lake, replace_partitions
 from spark.silver.quality import gate
 from spark.silver.state import (
     CONFLICT_REASON,
@@ -237,17 +236,21 @@ class SilverJob:
                 contract = CONTRACTS[entity]
                 silver = clean(judged.where((F.col("entity") == entity) & (F.col("outcome") == "silver")), contract)
                 silver = gate(silver, contract)
-                outputs[f"silver {entity}"] = partial(write, silver, self.targets.silver(entity), SILVER_PARTITIONS)
+                outputs[f"silver {entity}"] = partial(
+                    replace_partitions, silver, self.targets.silver(entity), SILVER_PARTITIONS
+                )
         if any(c["quarantined"] for c in counts.values()):
             quarantine = judged.where(F.col("outcome") == "quarantined").select(
                 "entity", "event_id", "reasons", "payload", *LINEAGE
             )
-            outputs["quarantine"] = partial(write, quarantine, self.targets.quarantine_root, AUDIT_PARTITIONS)
+            outputs["quarantine"] = partial(
+                replace_partitions, quarantine, self.targets.quarantine_root, AUDIT_PARTITIONS
+            )
         if any(c["released"] for c in counts.values()):
             released = judged.where(F.col("retried") & (F.col("outcome") != "waiting")).select(
                 "entity", "event_id", *ROW_KEY, "outcome", F.lit(batch_id).alias("batch_id")
             )
-            outputs["released"] = partial(write, released, self.targets.released_root, AUDIT_PARTITIONS)
+            outputs["released"] = partial(replace_partitions, released, self.targets.released_root, AUDIT_PARTITIONS)
         if self.targets.cassandra is not None:
             outputs |= self._cassandra_outputs(judged, counts, batch_id, entities)
         try:
