@@ -60,7 +60,9 @@ def test_kill_9_mid_stream_then_restart_still_lands_everything_once(isolated, sp
 
 
 def test_csv_file_lands_every_line_once_and_reingest_adds_nothing(isolated, spark, tmp_path):
-    records = itertools.islice(generate(GeneratorConfig(seed=5, bad_fraction=0.15)), 3000)
+    # The kinds that shape a CSV line (the rest are values bronze keeps as they are).
+    shaping = ("malformed_json", "unknown_field", "invalid_utf8", "missing_field", "wrong_type")
+    records = itertools.islice(generate(GeneratorConfig(seed=5, bad_fraction=0.15, bad_kinds=shaping)), 3000)
     files, lines = write_csv(records, tmp_path, "batch")
     customers = next(f for f in files if f.name == "batch-customers.csv")
     expected = [line for line in lines if line.entity == "customers"]
