@@ -49,3 +49,11 @@ def session_for(target: CassandraTarget):
     if session is None or session.is_shutdown:
         session = _SESSIONS[target] = target.connect().connect(target.keyspace)
     return session
+
+
+def close_sessions() -> None:
+    """Shuts down this process's sessions and their clusters (before the interpreter exits: the driver's scheduler
+    thread would otherwise outlive the thread pools it submits to)."""
+    while _SESSIONS:
+        _, session = _SESSIONS.popitem()
+        session.cluster.shutdown()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from retail.cassandra.client import close_sessions
 from retail.settings import REPO_ROOT, Settings
 from retail.stack import Stack
 from spark.hdfs import Lake
@@ -69,6 +70,7 @@ def stack_settings() -> Iterator[Settings]:
         try:
             yield settings
         finally:
+            close_sessions()  # this process's cached Cassandra sessions, while Cassandra still answers
             stack.down(started, report=lambda msg: print(f"[stack] {msg}"))
     else:
         raise pytest.UsageError(f"RETAIL_TEST_STACK={provider!r}: use external, docker, native or auto")
