@@ -26,24 +26,33 @@ def in_entity_order(paths) -> list[tuple[Path, str]]:
 @flow(name="ingest-batch", log_prints=True)
 def ingest_batch(files: list[str] | None = None) -> list[dict]:
     """Ingests ``files`` (default: every CSV file in the inbox), customers first; an ingested inbox file moves to
-    ``done/``. A file whose name names no entity is left where it is and reported."""
+    ``done/``, one whose header does not fit its entity to ``rejected/``. A file whose name names no entity is left
+    where it is and reported."""
     settings = Settings()
     paths = [Path(f) for f in files] if files else sorted(settings.inbox_path.glob("*.csv"))
     unknown = [str(p) for p in paths if entity_of(p) is None]
     if unknown:
         print(f"left alone, no entity in the name (<name>-<entity>.csv): {unknown}")
     reports = ingest_in_order(settings, paths)
+    rejected = [r["file"] for r in reports if "rejected" in r]
+    if rejected:
+        print(f"{len(rejected)} file(s) rejected for their header, moved to {settings.inbox_path / 'rejected'}")
     publish_quality_report(settings)
     return reports
 
 
 def ingest_in_order(settings: Settings, paths) -> list[dict]:
     """Ingests every file whose name names an entity, customers first; a file from the inbox then moves to
-    ``done/`` there, so the next run does not take it again (it would add nothing, but costs a pass)."""
+    ``done/`` there, so the next run does not take it again (it would add nothing, but costs a pass), or to
+    ``rejected/`` with a ``<name>.reason.txt`` when its header does not fit the entity's contract."""
     reports = []
     for path, entity in in_entity_order(paths):
-        reports.append(ingest_csv_file(settings, str(path), entity))
+        report = ingest_csv_file(settings, str(path), entity)
+        reports.append(report)
         if path.parent == settings.inbox_path:
-            (settings.inbox_path / "done").mkdir(exist_ok=True)
-            path.replace(settings.inbox_path / "done" / path.name)
+            folder = settings.inbox_path / ("rejected" if "rejected" in report else "done")
+            folder.mkdir(exist_ok=True)
+            path.replace(folder / path.name)
+            if "rejected" in report:
+                (folder / f"{path.name}.reason.txt").write_text(report["rejected"] + "\n")
     return reports

@@ -106,18 +106,24 @@ def _wait_for_live_stream(settings: Settings, deadline_s: float) -> dict:
 
 @task(retries=1, retry_delay_seconds=10, timeout_seconds=1800, cache_policy=NO_CACHE)
 def ingest_csv_file(settings: Settings, path: str, entity: str) -> dict:
-    """Lands one CSV file in bronze and silver (a file already ingested adds nothing); returns its counts."""
+    """Lands one CSV file in bronze and silver (a file already ingested adds nothing); returns its counts, or why
+    its header was rejected (then nothing landed)."""
     from retail.jobs import silver_targets
+    from spark.bronze.csv_header import CsvHeaderError
     from spark.ingest import ingest_csv
 
-    report = ingest_csv(
-        flow_spark(settings),
-        Path(path),
-        entity,
-        landing_root=settings.lake().landing_csv,
-        bronze_root=settings.lake().bronze_csv,
-        silver=silver_targets(settings),
-    )
+    try:
+        report = ingest_csv(
+            flow_spark(settings),
+            Path(path),
+            entity,
+            landing_root=settings.lake().landing_csv,
+            bronze_root=settings.lake().bronze_csv,
+            silver=silver_targets(settings),
+        )
+    except CsvHeaderError as rejected:  # the file, not the run, is wrong: say so and go on with the others
+        print(f"rejected {path}: {rejected}")
+        return {"file": path, "entity": entity, "rejected": str(rejected)}
     return {
         "file": path,
         "entity": entity,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from retail.cli.common import console, fail, load_settings
+from retail.cli.common import console, err_console, fail, load_settings
 from retail.jobs import silver_targets, spark_session, start_live, start_stream
 
 app = typer.Typer(help="Bronze: raw events plus lineage, Parquet on HDFS.", no_args_is_help=True)
@@ -60,12 +60,14 @@ def ingest(
     silver: Annotated[bool, typer.Option("--silver", help="also route the files' rows to silver")] = False,
     master: Master = None,
 ) -> None:
-    """Land CSV batch files in bronze (and silver); a file already ingested (same content) adds nothing."""
+    """Land CSV batch files in bronze (and silver), columns matched by the header's names in any order; a file
+    already ingested (same content) adds nothing, one whose header does not fit the entity is rejected (exit 1)."""
     from spark.ingest import ingest_csv
 
     settings = load_settings()
     spark = spark_session(settings, "bronze-csv", master)
     targets = silver_targets(settings) if silver else None
+    rejected = []
     for file in files:
         try:
             report = ingest_csv(
@@ -76,8 +78,10 @@ def ingest(
                 bronze_root=settings.lake().bronze_csv,
                 silver=targets,
             )
-        except ValueError as err:
-            raise fail(err) from err
+        except ValueError as err:  # an unknown entity, or a header that does not fit it: nothing landed
+            err_console.print(f"[red]rejected[/] {err}")
+            rejected.append(file)
+            continue
         if report.already_ingested:
             console.print(f"{file}: already ingested as {report.batch_id} ({report.rows:,} rows); nothing added")
         else:
@@ -87,8 +91,10 @@ def ingest(
                 + (f"; could not parse {problems} (kept raw in bronze)" if problems else "")
                 + ("; the file has no data lines" if report.rows == 0 else "")
             )
-        for entity, counts in (report.silver or {}).items():
-            console.print(f"  silver {entity}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        for name, counts in (report.silver or {}).items():
+            console.print(f"  silver {name}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    if rejected:
+        raise fail(f"{len(rejected)} of {len(files)} file(s) rejected, nothing of them landed")
 
 
 @app.command()

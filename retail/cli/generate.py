@@ -87,12 +87,13 @@ def csv_files(
     bad_fraction: BadFraction = 0.0,
     bad_kinds: BadKinds = ALL_KINDS,
     stem: Annotated[str, typer.Option(help="file name prefix")] = "batch",
+    shuffle_columns: Annotated[bool, typer.Option(help="each entity's columns in a shuffled order")] = False,
 ) -> None:
     """Write generated events as one CSV file per entity, plus a ledger of file and line per record."""
     from retail.generator.csv_files import write_csv
 
     records = itertools.islice(generate(_config(seed, bad_fraction, bad_kinds)), count)
-    files, lines = write_csv(records, out, stem)
+    files, lines = write_csv(records, out, stem, shuffle_seed=seed if shuffle_columns else None)
     ledger = out / f"{stem}-ledger.jsonl"
     ledger.write_text("".join(json.dumps(asdict(line)) + "\n" for line in lines))
     console.print(f"wrote {len(lines):,} records to {', '.join(str(f) for f in files)}; ledger {ledger}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,7 @@ class CsvLine:
     line_number: int
 
 
-def _row(record: Record) -> bytes:
-    names = CONTRACTS[record.entity].names
+def _row(record: Record, names: tuple[str, ...]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     if record.kind == "malformed_json":
@@ -37,7 +37,7 @@ def _row(record: Record) -> bytes:
         payload = {}
     values = ["" if payload.get(n) is None else str(payload.get(n)) for n in names]
     if record.kind == "invalid_utf8":
-        values[0] = record.event_id
+        values[names.index("event_id")] = record.event_id
     extra = [str(v) for k, v in payload.items() if k not in names]  # schema drift: one more field than the header
     writer.writerow(values + extra)
     line = buf.getvalue().encode()
@@ -46,18 +46,24 @@ def _row(record: Record) -> bytes:
     return line
 
 
-def write_csv(records: Iterable[Record], out_dir: Path, stem: str) -> tuple[list[Path], list[CsvLine]]:
-    """Writes one CSV file per entity (``<stem>-<entity>.csv``, header first); returns the files and, for every
-    record, the file and line it went to."""
+def write_csv(
+    records: Iterable[Record], out_dir: Path, stem: str, shuffle_seed: int | None = None
+) -> tuple[list[Path], list[CsvLine]]:
+    """Writes one CSV file per entity (``<stem>-<entity>.csv``, header first; with ``shuffle_seed``, each entity's
+    columns in a shuffled order, as real exports put them); returns the files and, for every record, the file and
+    line it went to."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    names = {e: c.names for e, c in CONTRACTS.items()}
+    if shuffle_seed is not None:
+        names = {e: tuple(random.Random(f"{shuffle_seed}:{e}").sample(n, len(n))) for e, n in names.items()}
     files = {e: (out_dir / f"{stem}-{e}.csv").open("wb") for e in CONTRACTS}
     lines = dict.fromkeys(CONTRACTS, 1)
     placed: list[CsvLine] = []
     try:
         for entity, f in files.items():
-            f.write((",".join(CONTRACTS[entity].names) + "\n").encode())
+            f.write((",".join(names[entity]) + "\n").encode())
         for seq, record in enumerate(records):
-            files[record.entity].write(_row(record))
+            files[record.entity].write(_row(record, names[record.entity]))
             lines[record.entity] += 1
             placed.append(
                 CsvLine(

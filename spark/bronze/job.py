@@ -16,6 +16,7 @@ import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, SparkSession, Window
 
 from retail.contracts import CONTRACTS, Contract
+from spark.bronze.csv_header import read_header
 from spark.bronze.transforms import csv_lines_to_bronze
 from spark.hdfs import Lake, replace_partitions
 
@@ -77,10 +78,12 @@ def file_batch_id(path: Path) -> str:
 
 
 def land_csv(spark: SparkSession, source: Path, entity: str, *, landing_root: str, bronze_root: str) -> CsvIngestReport:
-    """Copies a local CSV file to the HDFS landing folder and lands every data line in bronze (parsed or not);
-    returns the counts. A file already in bronze (same content) is left alone."""
+    """Copies a local CSV file to the HDFS landing folder and lands every data line in bronze (parsed or not), its
+    columns matched to the contract by the header's names; returns the counts. A file already in bronze (same
+    content) is left alone; a header that does not fit the contract raises CsvHeaderError and lands nothing."""
     if entity not in CONTRACTS:
         raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(CONTRACTS)}")
+    header = read_header(source, CONTRACTS[entity])  # raises CsvHeaderError before anything lands
     batch_id = file_batch_id(source)
     lake = Lake(spark)
     batch_glob = f"{bronze_root}/entity={entity}/ingest_date=*/batch_id={batch_id}"
@@ -94,7 +97,7 @@ def land_csv(spark: SparkSession, source: Path, entity: str, *, landing_root: st
     lines = raw.withColumn("_order", F.monotonically_increasing_id()).select(
         "value", F.row_number().over(Window.orderBy("_order")).alias("line_number")
     )
-    write_batch(csv_lines_to_bronze(lines, CONTRACTS[entity], str(source)), batch_id, bronze_root)
+    write_batch(csv_lines_to_bronze(lines, CONTRACTS[entity], str(source), header.columns), batch_id, bronze_root)
     if not lake.glob(batch_glob):  # a file without data lines writes no partition at all
         return CsvIngestReport(str(source), entity, batch_id, 0, {})
     written = spark.read.parquet(bronze_root).where((F.col("entity") == entity) & (F.col("batch_id") == batch_id))

@@ -48,26 +48,30 @@ def kafka_to_bronze(records: DataFrame, topic_prefix: str = "") -> DataFrame:
     )
 
 
-def raw_schema(contract: Contract) -> str:
-    """Returns the DDL of a contract's record with every field read as a raw string, plus the corrupt-record column
-    (for CSV lines here, and JSON payloads in silver)."""
-    return ", ".join([*(f"`{name}` string" for name in contract.names), f"`{CORRUPT_COLUMN}` string"])
+def raw_schema(contract: Contract, columns: tuple[str, ...] | None = None) -> str:
+    """Returns the DDL of a contract's record with every field (or ``columns``, in that order) read as a raw string,
+    plus the corrupt-record column (for CSV lines here, and JSON payloads in silver)."""
+    names = contract.names if columns is None else columns
+    return ", ".join([*(f"`{name}` string" for name in names), f"`{CORRUPT_COLUMN}` string"])
 
 
-def csv_lines_to_bronze(lines: DataFrame, contract: Contract, source_file: str) -> DataFrame:
+def csv_lines_to_bronze(
+    lines: DataFrame, contract: Contract, source_file: str, columns: tuple[str, ...] | None = None
+) -> DataFrame:
     """Returns one bronze row per data line of a CSV file (``lines`` has ``value`` and ``line_number``; line 1 is
-    the header): the contract's columns as raw strings, the raw line, its lineage and what kept it from parsing
-    (``parse_error``: ragged_row, invalid_utf8 or blank_line; null when it parsed)."""
-    parsed = F.from_csv(
-        F.col("value"), raw_schema(contract), {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
-    )
+    the header, whose ``columns`` give the file's column order, default the contract's): the contract's columns as
+    raw strings (null for an optional column the file lacks), the raw line, its lineage and what kept it from
+    parsing (``parse_error``: ragged_row, invalid_utf8 or blank_line; null when it parsed)."""
+    columns = contract.names if columns is None else columns
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
+    parsed = F.from_csv(F.col("value"), raw_schema(contract, columns), options)
     is_blank = F.trim(F.col("value")) == ""
     is_ragged = parsed[CORRUPT_COLUMN].isNotNull()
     is_bad_utf8 = ~F.is_valid_utf8(F.col("value"))
     ingested_at = F.current_timestamp()
     return lines.where(F.col("line_number") > 1).select(
         F.lit(contract.entity).alias("entity"),
-        *(parsed[name].alias(name) for name in contract.names),
+        *((parsed[name] if name in columns else F.lit(None).cast("string")).alias(name) for name in contract.names),
         F.col("value").alias("raw_line"),
         F.lit(source_file).alias("source_file"),
         F.col("line_number"),

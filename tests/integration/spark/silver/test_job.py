@@ -105,7 +105,7 @@ def test_purchases_before_their_customers_wait_in_quarantine_and_are_released(is
 
 def test_csv_files_go_through_the_same_silver(isolated, spark, tmp_path):
     records = records_of(3000, seed=24)
-    files, lines = write_csv(records, tmp_path, "batch")
+    files, lines = write_csv(records, tmp_path, "batch", shuffle_seed=24)  # columns by name, in any order
     roots = {"landing_root": isolated.lake().landing_csv, "bronze_root": isolated.lake().bronze_csv}
     by_entity = {f.name.removesuffix(".csv").removeprefix("batch-"): f for f in files}
 
