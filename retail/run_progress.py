@@ -22,9 +22,12 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import FlowRunSort, LogSort
 
+# The logger of a flow's own lines (its prints); the worker and runner log under others.
+_FLOW_LOGGER = "prefect.flow_runs"
 # What Prefect's engine logs about every run: not news to someone who watches the steps.
 _ENGINE = re.compile(
-    r"^(Beginning (sub)?flow run|Finished in state|Created task run|Executing|Running|Downloading|Opening)"
+    r"^(Beginning (sub)?flow run|Finished in state|Created task run|Executing|Running|Downloading|Opening"
+    r"|Deployment step|All deployment steps|Flow run '|Worker ')"
 )
 
 
@@ -52,7 +55,7 @@ def follow(
     ``tick_s`` (e.g. a line on the live stream); returns the ended run. Raises TimeoutError after ``timeout_s`` (the
     run goes on)."""
     next_tick = time.monotonic() + tick_s
-    announced: dict[tuple[UUID, str], bool] = {}
+    announced: set[tuple[UUID, str]] = set()
     names: dict[UUID, str] = {}
     logs_after: datetime | None = None
     deadline = time.monotonic() + timeout_s
@@ -65,10 +68,8 @@ def follow(
         for step in steps:
             if step.flow_id not in names:
                 names[step.flow_id] = client.read_flow(step.flow_id).name
-            for news in _step_news(step, names[step.flow_id]):
-                if not announced.get((step.id, news.event)):
-                    announced[(step.id, news.event)] = True
-                    emit(news)
+        news = [(s.id, n) for s in steps for n in _step_news(s, names[s.flow_id])]
+        _emit_once([(i, n) for i, n in news if n.event == "started"], announced, emit)
         logs = client.read_logs(
             log_filter=LogFilter(
                 flow_run_id=LogFilterFlowRunId(any_=[run_id, *(s.id for s in steps)]),
@@ -83,8 +84,9 @@ def follow(
             if logs_after is not None and log.timestamp <= logs_after:
                 continue
             logs_after = log.timestamp
-            if log.task_run_id is None and not _ENGINE.match(log.message):
+            if log.name == _FLOW_LOGGER and log.task_run_id is None and not _ENGINE.match(log.message):
                 emit(Progress(by_run.get(log.flow_run_id, "pipeline"), "says", log.message))
+        _emit_once([(i, n) for i, n in news if n.event != "started"], announced, emit)  # after the step's lines
         if run.state is not None and run.state.is_final():
             return run
         if time.monotonic() >= next_tick:
@@ -93,6 +95,13 @@ def follow(
         if time.monotonic() > deadline:
             raise TimeoutError(f"flow run {run_id} did not end within {timeout_s:.0f} s")
         time.sleep(poll_s)
+
+
+def _emit_once(news: list[tuple[UUID, Progress]], announced: set, emit: Callable[[Progress], None]) -> None:
+    for run_id, item in news:
+        if (run_id, item.event) not in announced:
+            announced.add((run_id, item.event))
+            emit(item)
 
 
 def _step_news(step: FlowRun, name: str) -> list[Progress]:
