@@ -139,10 +139,10 @@ def serving_freshness(settings: Settings, batches: int = 20, within_s: float = 3
 
 def live_line(settings: Settings) -> str:
     """Returns one line on the live pair: the serving query's last batch, its age and produce -> Cassandra latency,
-    and the bronze + silver stream's last batch and lag ("not running yet" before its first batch)."""
+    and the bronze + silver stream's last batch and lag (whichever runs it: the live pair or a catch-up)."""
     serving, silver = stream_status(settings, SERVING_CHECKPOINT), stream_status(settings, CHECKPOINT)
     if serving.last_batch is None and silver.last_batch is None:
-        return "live stream: not running yet (the supervisor starts it within a minute of `./run deploy`)"
+        return "stream: no batch committed yet (the first one holds everything waiting in Kafka)"
     parts = []
     if serving.last_batch is not None:
         fresh = serving_freshness(settings)
@@ -157,4 +157,4 @@ def live_line(settings: Settings) -> str:
             f"silver batch {silver.last_batch} {silver.seconds_since_commit():.0f} s ago{rate}, "
             f"lag {silver.total_lag:,}"
         )
-    return "live stream: " + "; ".join(parts)
+    return "stream: " + "; ".join(parts)
