@@ -59,7 +59,7 @@ def _live(settings, began: float) -> None:
     try:
         line = live_line(settings)
     except Exception as err:  # noqa: BLE001 (a line of news: the run goes on either way)
-        line = f"live stream: status unavailable ({err})"
+        line = f"stream: status unavailable ({err})"
     console.print(f"[dim]{time.monotonic() - began:6.0f} s[/]   [cyan]{line}[/]", highlight=False)
 
 
