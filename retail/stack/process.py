@@ -73,14 +73,31 @@ def spawn(command: Sequence[str], *, env: dict[str, str], log: Path, cwd: Path) 
 
 def stop(proc: psutil.Process, *, grace_s: float = 20.0, signals: int = 1) -> None:
     """Stops the process and everything in its process group (it leads one: see ``spawn``), so children it starts
-    while shutting down go too. ``signals`` SIGTERMs first (some programs need two), then SIGKILL."""
+    while shutting down go too, and then any descendant that left the group for a session of its own (a Prefect
+    worker's flow runs do). ``signals`` SIGTERMs first (some programs need two), then SIGKILL."""
     pgid = proc.pid
+    descendants = _descendants(proc)  # now: once the leader is gone, they belong to init
     for i in range(signals):
         _signal_group(pgid, signal.SIGTERM)
         if _wait_gone(proc, grace_s if i == signals - 1 else 2.0):
             break
     _signal_group(pgid, signal.SIGKILL)
     _wait_gone(proc, 5.0)
+    left = [p for p in descendants if is_alive(p)]
+    for child in left:
+        with contextlib.suppress(psutil.Error):
+            child.terminate()
+    _, alive = psutil.wait_procs(left, timeout=grace_s)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
+def _descendants(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return proc.children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def _signal_group(pgid: int, sig: int) -> None:

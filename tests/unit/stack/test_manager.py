@@ -1,5 +1,6 @@
 """The stack manager on real (tiny) processes: idempotent up, clean down, and the errors users see."""
 
+import os
 import socket
 import sys
 from functools import partial
@@ -119,3 +120,29 @@ def test_missing_java_says_what_to_install(monkeypatch, tmp_path):
 
     with pytest.raises(StackError, match="Java 17 or newer is needed"):
         check_java()
+
+
+def test_down_also_stops_what_a_service_started_in_a_session_of_its_own(settings, tmp_path):
+    # A Prefect worker starts each flow run in a new session: it leaves the worker's process group.
+    pid_file, port = tmp_path / "detached.pid", free_port()
+    spawner = (
+        "import subprocess, sys, http.server, socketserver\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'], start_new_session=True)\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        f"socketserver.TCPServer(('127.0.0.1', {port}), http.server.SimpleHTTPRequestHandler).serve_forever()\n"
+    )
+    service = Service(
+        name="spawner",
+        ports=(port,),
+        url=f"http://127.0.0.1:{port}",
+        command=(sys.executable, "-c", spawner),
+        healthy=partial(tcp_open, "127.0.0.1", port),
+    )
+    stack = Stack(settings, [service])
+    stack.up(report=lambda _: None, fetch=False)
+    detached = psutil.Process(int(pid_file.read_text()))
+    assert detached.is_running() and os.getpgid(detached.pid) != os.getpgid(stack.process("spawner").pid)
+
+    stack.down(report=lambda _: None)
+
+    assert not detached.is_running() or detached.status() == psutil.STATUS_ZOMBIE
