@@ -32,11 +32,14 @@ class Header:
 
 def read_header(path: Path, contract: Contract) -> Header:
     """Returns the header of ``path`` checked against ``contract``; raises CsvHeaderError for a missing required
-    column, an unknown or repeated one, or a first line that is data rather than a header."""
+    column, an unknown or repeated one, or a first line that is data rather than a header. An empty file passes
+    (it has no data lines to land)."""
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
         first = next(csv.reader(f), [])
-    found = tuple(name.strip().lower() for name in first)
     expected = contract.names
+    if not first:  # an empty file: nothing to match, and nothing will land
+        return Header(expected)
+    found = tuple(name.strip().lower() for name in first)
     if not set(found) & set(expected):
         raise CsvHeaderError(
             path, contract.entity, "its first line names none of the columns (no header?)", expected, found

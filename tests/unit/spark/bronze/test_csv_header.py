@@ -28,6 +28,13 @@ def test_a_header_in_any_order_and_case_is_taken_by_name(tmp_path, first_line, c
     assert read_header(path, CUSTOMERS).columns == columns
 
 
+def test_an_empty_file_passes_with_nothing_to_land(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+
+    assert read_header(path, CUSTOMERS).columns == CUSTOMERS.names
+
+
 def test_an_optional_column_may_be_left_out(tmp_path):
     path = tmp_path / "clicks.csv"
     path.write_text("event_id,user_id,session_id,page_url,event_type,timestamp\n")
@@ -42,7 +49,7 @@ def test_an_optional_column_may_be_left_out(tmp_path):
         ("event_id,customer_id,name,email,country,signup_date,loyalty_tier", "unknown loyalty_tier"),
         ("event_id,customer_id,name,email,email,country,signup_date", "repeated email"),
         (",".join(ROW), "no header"),
-        ("", "no header"),
+        (" , ,", "no header"),
     ],
 )
 def test_a_header_that_does_not_fit_rejects_the_file_naming_why(tmp_path, first_line, says):
