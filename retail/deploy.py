@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from retail.settings import REPO_ROOT, Settings
+from retail.stack.prefect_runs import STREAM_SLOT
 
 PREFECT_FILE = REPO_ROOT / "deployments" / "prefect.yaml"
-STREAM_SLOT = "retail-stream"
 
 
 def deploy(settings: Settings, *, paused: bool = False) -> list[str]:

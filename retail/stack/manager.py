@@ -139,6 +139,10 @@ class Stack:
             proc = self.process(svc.name)
             if proc is None:
                 return
+            try:
+                svc.before_stop()
+            except Exception as err:  # noqa: BLE001 (the stop goes on; the user hears why the tidy-up did not)
+                report(f"{svc.name}: could not tidy up before stopping ({err})")
             stop(proc, signals=svc.stop_signals)
             PidFile(self.layout.pid(svc.name)).path.unlink(missing_ok=True)
             stopped.append(svc.name)

@@ -19,6 +19,7 @@ from retail.settings import REPO_ROOT, Settings
 from retail.stack import health
 from retail.stack.artifacts import SPARK_HOME, ArtifactGroup, fetch, load_groups
 from retail.stack.errors import StackError
+from retail.stack.prefect_runs import abandon_runs
 
 CONF_TEMPLATES = REPO_ROOT / "infra/stack/conf"
 _JVM_BASE = ("-XX:+ExitOnOutOfMemoryError", "-Djava.net.preferIPv4Stack=true", "-Djava.awt.headless=true")
@@ -104,6 +105,7 @@ class Service:
     requires: tuple[str, ...] = ()
     artifacts: tuple[ArtifactGroup, ...] = ()
     prepare: Callable[[], None] = lambda: None
+    before_stop: Callable[[], None] = lambda: None  # while the services it needs still run
     stop_signals: int = 1
 
     @property
@@ -399,6 +401,8 @@ def _prefect_worker(ctx: _Context) -> Service:
         env=ctx.prefect_env,
         healthy=partial(health.prefect_worker, ctx.endpoints.prefect_api_url, pool),
         requires=("prefect-server",),
+        # Its flow runs stop with it: say so in Prefect, or they stay "running" and keep the stream slot forever.
+        before_stop=partial(abandon_runs, ctx.endpoints.prefect_api_url, pool),
         stop_signals=2,
     )
 

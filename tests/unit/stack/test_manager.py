@@ -146,3 +146,14 @@ def test_down_also_stops_what_a_service_started_in_a_session_of_its_own(settings
     stack.down(report=lambda _: None)
 
     assert not detached.is_running() or detached.status() == psutil.STATUS_ZOMBIE
+
+
+def test_down_tidies_up_before_stopping_a_service(settings):
+    port, calls = free_port(), []
+    service = http_service("web", port, before_stop=lambda: calls.append(tcp_open("127.0.0.1", port)))
+    stack = Stack(settings, [service])
+    stack.up(report=lambda _: None, fetch=False)
+
+    stack.down(report=lambda _: None)
+
+    assert calls == [True]  # called once, while the service still answered
