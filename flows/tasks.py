@@ -91,13 +91,24 @@ def catch_up_stream(settings: Settings, max_offsets: int | None = None, live_wai
     return {"mode": "catch-up", "batches": len(progress), "rows": sum(p["numInputRows"] for p in progress)}
 
 
-def _wait_for_live_stream(settings: Settings, deadline_s: float) -> dict:
+def _wait_for_live_stream(settings: Settings, deadline_s: float, stall_s: float = 300) -> dict:
+    """Waits until the stream of this lake has read all of Kafka. Raises when it lags after ``deadline_s``, or when
+    no batch commits for ``stall_s`` while records wait: then the slot's holder is not this lake's stream."""
     from retail.stream_status import stream_status
 
-    began = time.monotonic()
-    first = stream_status(settings)
+    began = moved = time.monotonic()
+    first = last = stream_status(settings)
     while (status := stream_status(settings)).total_lag:
-        if time.monotonic() - began > deadline_s:
+        now = time.monotonic()
+        if status.last_batch != last.last_batch:
+            last, moved = status, now
+        if now - moved > stall_s:
+            raise RuntimeError(
+                f"the stream slot {STREAM_SLOT!r} is taken, yet no batch of {settings.lake_path} committed for "
+                f"{stall_s:.0f} s while {status.total_lag:,} records wait: the run holding the slot streams "
+                "another lake or is stuck; cancel it in the Prefect UI (or `./run stack down`) and run again"
+            )
+        if now - began > deadline_s:
             raise TimeoutError(f"the live stream still lags {status.total_lag:,} records after {deadline_s:.0f} s")
         time.sleep(2)
     batches = (status.last_batch or 0) - (first.last_batch or 0)

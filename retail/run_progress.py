@@ -19,7 +19,7 @@ from prefect.client.schemas.filters import (
     LogFilterLevel,
     LogFilterTimestamp,
 )
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, Log
 from prefect.client.schemas.sorting import FlowRunSort, LogSort
 
 # The logger of a flow's own lines (its prints); the worker and runner log under others.
@@ -68,8 +68,6 @@ def follow(
         for step in steps:
             if step.flow_id not in names:
                 names[step.flow_id] = client.read_flow(step.flow_id).name
-        news = [(s.id, n) for s in steps for n in _step_news(s, names[s.flow_id])]
-        _emit_once([(i, n) for i, n in news if n.event == "started"], announced, emit)
         logs = client.read_logs(
             log_filter=LogFilter(
                 flow_run_id=LogFilterFlowRunId(any_=[run_id, *(s.id for s in steps)]),
@@ -79,14 +77,15 @@ def follow(
             sort=LogSort.TIMESTAMP_ASC,
             limit=200,
         )
-        by_run = {s.id: names[s.flow_id] for s in steps}
-        for log in logs:
-            if logs_after is not None and log.timestamp <= logs_after:
-                continue
-            logs_after = log.timestamp
-            if log.name == _FLOW_LOGGER and log.task_run_id is None and not _ENGINE.match(log.message):
-                emit(Progress(by_run.get(log.flow_run_id, "pipeline"), "says", log.message))
-        _emit_once([(i, n) for i, n in news if n.event != "started"], announced, emit)  # after the step's lines
+        logs = [log for log in logs if logs_after is None or log.timestamp > logs_after]
+        if logs:
+            logs_after = logs[-1].timestamp
+        for key, item in in_order(steps, {s.id: names[s.flow_id] for s in steps}, logs):
+            if key is None:
+                emit(item)
+            elif key not in announced:
+                announced.add(key)
+                emit(item)
         if run.state is not None and run.state.is_final():
             return run
         if time.monotonic() >= next_tick:
@@ -97,19 +96,28 @@ def follow(
         time.sleep(poll_s)
 
 
-def _emit_once(news: list[tuple[UUID, Progress]], announced: set, emit: Callable[[Progress], None]) -> None:
-    for run_id, item in news:
-        if (run_id, item.event) not in announced:
-            announced.add((run_id, item.event))
-            emit(item)
+def in_order(
+    steps: list[FlowRun], names: dict[UUID, str], logs: list[Log]
+) -> list[tuple[tuple[UUID, str] | None, Progress]]:
+    """The news in one look at a run, in the order it happened: each step's start and end (keyed by step run and
+    event, to be told once) and the flows' own printed lines (no key: each log is read once). A step that ended and
+    the next that began between two looks come out as ended, then began."""
+    dated = [(at, (s.id, n.event), n) for s in steps for at, n in _step_news(s, names[s.id])]
+    dated += [
+        (log.timestamp, None, Progress(names.get(log.flow_run_id, "pipeline"), "says", log.message))
+        for log in logs
+        if log.name == _FLOW_LOGGER and log.task_run_id is None and not _ENGINE.match(log.message)
+    ]
+    return [(key, item) for _, key, item in sorted(dated, key=lambda news: news[0])]
 
 
-def _step_news(step: FlowRun, name: str) -> list[Progress]:
+def _step_news(step: FlowRun, name: str) -> list[tuple[datetime, Progress]]:
     news = []
     if step.start_time is not None:
-        news.append(Progress(name, "started"))
+        news.append((step.start_time, Progress(name, "started")))
     if step.state is not None and step.state.is_final():
         seconds = step.total_run_time.total_seconds() if step.total_run_time else None
         message = "" if step.state.is_completed() else (step.state.message or "")
-        news.append(Progress(name, step.state.type.value.lower(), message, seconds))
+        ended = step.end_time or step.state.timestamp
+        news.append((ended, Progress(name, step.state.type.value.lower(), message, seconds)))
     return news
