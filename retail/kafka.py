@@ -4,8 +4,11 @@ every record's fate (partition and offset, or the error) in a ledger."""
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -75,19 +78,39 @@ class ProduceReport:
         return self.produced / self.seconds if self.seconds else 0.0
 
 
-def write_ledger(entries: Iterable[LedgerEntry], path: Path) -> Path:
-    """Writes the ledger as JSON lines, one entry per generated record."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as out:
-        for entry in entries:
-            out.write(json.dumps(asdict(entry)) + "\n")
-    return path
-
-
 def read_ledger(path: Path) -> list[LedgerEntry]:
-    """Returns the entries of a producer ledger file."""
+    """Returns the entries of a producer ledger file in the order they were produced (the file holds them in the
+    order Kafka answered)."""
     with path.open() as f:
-        return [LedgerEntry(**json.loads(line)) for line in f]
+        entries = [LedgerEntry(**json.loads(line)) for line in f if line.strip()]
+    return sorted(entries, key=lambda e: e.seq)
+
+
+class _Ledger:
+    """The ledger file, appended a line as each record's fate is known and flushed as it goes, so a producer killed
+    at any point leaves every acknowledgement it received on disk."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._out = path.open("w", buffering=1)  # line-buffered: each line reaches the file when written
+        self.pending: dict[int, LedgerEntry] = {}
+        self.acked = self.failed = 0
+
+    def record(self, entry: LedgerEntry, status: str, **fate: object) -> None:
+        entry.status = status
+        for name, value in fate.items():
+            setattr(entry, name, value)
+        self.pending.pop(entry.seq, None)
+        self.acked += status == "acked"
+        self.failed += status == "failed"
+        self._out.write(json.dumps(asdict(entry)) + "\n")
+
+    def close(self, why_unknown: str) -> None:
+        """Writes every record still unanswered as ``unknown`` (it may or may not be in Kafka), then closes."""
+        for entry in list(self.pending.values()):
+            self.record(entry, "unknown", error=why_unknown)
+        self._out.close()
 
 
 def produce(
@@ -100,8 +123,10 @@ def produce(
     progress: Callable[[int, int], None] = lambda produced, acked: None,
 ) -> ProduceReport:
     """Sends ``records`` (stop them with islice, or give ``duration_s``) at up to ``rate`` records/s with an
-    idempotent, acks=all producer; returns the counts and writes the ledger. Delivery failures are counted and kept in
-    the ledger, never dropped."""
+    idempotent, acks=all producer; returns the counts. The ledger gets a line per record as Kafka answers: acked with
+    partition and offset, or failed with the broker's reason (a record Kafka refuses, e.g. too large, is failed and
+    the run goes on). Stopped early (Ctrl-C, SIGTERM, an error), it flushes what it can and writes the records still
+    unanswered as unknown before the exception goes on; killed, it leaves every answer it had."""
     producer = kafka_producer(
         settings,
         {
@@ -112,46 +137,72 @@ def produce(
             "delivery.timeout.ms": 120_000,
         },
     )
-    entries: list[LedgerEntry] = []
-    acked = 0
+    ledger = _Ledger(ledger_path)
 
     def delivered(entry: LedgerEntry, err: KafkaError | None, msg) -> None:
-        nonlocal acked
         if err is None:
-            entry.status, entry.partition, entry.offset = "acked", msg.partition(), msg.offset()
-            acked += 1
+            ledger.record(entry, "acked", partition=msg.partition(), offset=msg.offset())
         else:
-            entry.status, entry.error = "failed", str(err)
+            ledger.record(entry, "failed", error=str(err))
 
     began = time.monotonic()
-    for seq, record in enumerate(records):
-        elapsed = time.monotonic() - began
-        if duration_s is not None and elapsed >= duration_s:
-            break
-        if rate and seq > rate * elapsed:
-            time.sleep(min(seq / rate - elapsed, 1.0))
-        topic = settings.kafka_topic_prefix + CONTRACTS[record.entity].topic
-        entry = LedgerEntry(seq, record.entity, record.event_id, record.kind, topic)
-        entries.append(entry)
-        while True:
-            try:
-                producer.produce(
-                    topic,
-                    value=record.value,
-                    key=record.key,
-                    on_delivery=lambda err, msg, e=entry: delivered(e, err, msg),
-                )
-                break
-            except BufferError:  # local queue full: let deliveries drain, then retry the same record
-                producer.poll(0.2)
-        producer.poll(0)
-        if seq % 5000 == 0:
-            progress(seq, acked)
-    remaining = producer.flush(120)
-    for entry in entries:
-        if entry.status == "pending":
-            entry.status, entry.error = "failed", f"not acknowledged within the flush timeout ({remaining} left)"
+    produced = 0
+    why_unknown = "the producer stopped before Kafka answered; it may or may not have been written"
+    try:
+        with _sigterm_as_interrupt():
+            for seq, record in enumerate(records):
+                elapsed = time.monotonic() - began
+                if duration_s is not None and elapsed >= duration_s:
+                    break
+                if rate and seq > rate * elapsed:
+                    time.sleep(min(seq / rate - elapsed, 1.0))
+                topic = settings.kafka_topic_prefix + CONTRACTS[record.entity].topic
+                entry = LedgerEntry(seq, record.entity, record.event_id, record.kind, topic)
+                ledger.pending[seq] = entry
+                produced += 1
+                _send(producer, topic, record, entry, delivered, ledger)
+                if seq % 5000 == 0:
+                    progress(seq, ledger.acked)
+            remaining = producer.flush(120)
+            why_unknown = f"not acknowledged within the flush timeout ({remaining} left)"
+    except BaseException:
+        producer.flush(10)
+        raise
+    finally:
+        ledger.close(why_unknown)
     seconds = time.monotonic() - began
-    progress(len(entries), acked)
-    failed = sum(e.status == "failed" for e in entries)
-    return ProduceReport(len(entries), acked, failed, seconds, write_ledger(entries, ledger_path))
+    progress(produced, ledger.acked)
+    return ProduceReport(produced, ledger.acked, produced - ledger.acked, seconds, ledger.path)
+
+
+def _send(producer, topic: str, record: Record, entry: LedgerEntry, delivered, ledger: _Ledger) -> None:
+    while True:
+        try:
+            producer.produce(
+                topic, value=record.value, key=record.key, on_delivery=lambda err, msg, e=entry: delivered(e, err, msg)
+            )
+            break
+        except BufferError:  # local queue full: let deliveries drain, then retry the same record
+            producer.poll(0.2)
+        except KafkaException as err:  # refused before sending (e.g. larger than message.max.bytes)
+            ledger.record(entry, "failed", error=str(err.args[0]))
+            break
+    producer.poll(0)
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """Turns SIGTERM into KeyboardInterrupt while producing (main thread only), so a terminated producer still
+    writes its ledger."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

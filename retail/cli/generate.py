@@ -71,12 +71,17 @@ def kafka(
         )
     except KafkaException as err:
         raise fail(f"Kafka did not answer ({err}); is it up? (`retail stack status`)") from err
+    except KeyboardInterrupt as stopped:
+        raise fail(
+            f"stopped ({stopped or 'Ctrl-C'}); {ledger} holds the fate of every record sent so far "
+            "(status=unknown: sent, but Kafka had not answered)"
+        ) from None
     console.print(
         f"sent {report.produced:,} records in {report.seconds:.1f} s ({report.rate:,.0f}/s): "
         f"{report.acked:,} acknowledged, {report.failed:,} failed; ledger {report.ledger}"
     )
     if report.failed:
-        raise fail(f"{report.failed} records were not acknowledged; see status=failed in {report.ledger}")
+        raise fail(f"{report.failed} records were not acknowledged; see status=failed/unknown in {report.ledger}")
 
 
 @app.command("csv")

@@ -80,7 +80,7 @@ def _where_to_look(settings, link: str) -> None:
 
     gold = current(settings)
     figures = headline(gold / "warehouse.duckdb")
-    best = max(figures["orders_per_customer"].items(), key=lambda kv: kv[1], default=("C0000001", 0))[0]
+    best = max(figures["orders_per_customer"].items(), key=lambda kv: kv[1], default=("", 0))[0]
     keyspace = settings.cassandra_keyspace
     console.print(f"[green]done[/]: {figures['orders']:,} orders, revenue {figures['revenue']} in gold")
     console.print(f"  this run, its logs and artifacts (data quality, gold figures, freshness): {link}")

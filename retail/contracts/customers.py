@@ -12,7 +12,7 @@ CUSTOMERS = Contract(
     identity=("customer_id",),
     description="A customer signed up.",
     columns=(
-        Column("customer_id", "string", description="stable customer identifier, e.g. C0000042"),
+        Column("customer_id", "string", description="stable customer identifier, e.g. C2a-0000042"),
         Column("name", "string"),
         Column("email", "string"),
         Column("country", "string", description="ISO 3166-1 alpha-2 code"),

@@ -1,6 +1,8 @@
 """Valid retail events with realistic relations: customers sign up, browse in sessions and buy what they carted.
 
 Everything is deterministic from the seed: the same seed gives the same events, byte for byte, in the same order.
+The seed also names the dataset in every natural id (customer ``C2a-0000042`` of seed 42), so two datasets never
+share an id: a re-send keeps its event's id, another run's event never takes it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ CATALOG_SIZE = 60
 def event_id(entity: str, natural_id: str) -> str:
     """Returns the stable event id of an event: the same natural id always gives the same event id."""
     return str(uuid.uuid5(EVENT_NAMESPACE, f"{entity}:{natural_id}"))
+
+
+def dataset_code(seed: int) -> str:
+    """Returns the short name of the dataset a seed makes (its hexadecimal form), part of every natural id."""
+    return f"{seed:x}" if seed >= 0 else f"n{-seed:x}"
 
 
 def iso(ts: datetime) -> str:
@@ -78,6 +85,7 @@ class EventFactory:
 
     def __init__(self, seed: int, customers_per_wave: int, start: datetime) -> None:
         self.seed = seed
+        self.dataset = dataset_code(seed)
         self.customers_per_wave = customers_per_wave
         self.start = start
         self.products = catalog(seed)
@@ -96,7 +104,7 @@ class EventFactory:
         return events
 
     def _customer_story(self, rng: random.Random, n: int, signup: datetime) -> list[Event]:
-        customer_id = f"C{n:07d}"
+        customer_id = f"C{self.dataset}-{n:07d}"
         first, last = self._fake.first_name(), self._fake.last_name()
         domain = self._fake.free_email_domain()
         events = [
@@ -118,7 +126,7 @@ class EventFactory:
         browses = rng.randint(0, 2)
         for s in range(purchases + browses):
             clock += timedelta(minutes=rng.uniform(1, 600))
-            session_id = f"S{n:07d}-{s:02d}"
+            session_id = f"S{self.dataset}-{n:07d}-{s:02d}"
             product = rng.choices(self.products, self._weights)[0]
             buys = s < purchases
             session, clock = self._session(rng, customer_id, session_id, product, clock, buys)

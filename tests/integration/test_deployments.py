@@ -1,6 +1,7 @@
 """The deployments on the real stack: deployed non-interactively, the end-to-end deployment is triggered with
 `prefect deployment run`, the stack's worker runs it, and gold and the run's artifacts exist with real content."""
 
+import itertools
 import json
 import os
 import re
@@ -19,7 +20,9 @@ from prefect.client.schemas.filters import (
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from retail.deploy import deploy
+from retail.generator import GeneratorConfig, generate
 from retail.gold import current, headline
+from retail.kafka import read_ledger
 
 pytestmark = pytest.mark.integration
 
@@ -85,5 +88,16 @@ def test_pipeline_deployment_run_completes_and_leaves_gold_and_artifacts(isolate
     quality = {row["entity"]: row for row in json.loads(by_key["data-quality"].data)}
     assert all(quality[e]["bronze_in"] > 0 and quality[e]["silver"] > 0 for e in ("customers", "purchases"))
     assert any(row["quarantine_by_rule"] for row in quality.values())  # 5 % bad records: some rule broke
+    # The Kafka run (seed 77) and the CSV batch (seed 78) are two datasets: the only conflicts are the ones the
+    # generator made on purpose, none from two runs sharing ids.
+    made = [e.kind for p in ledgers for e in read_ledger(p)]
+    made += [r.kind for r in itertools.islice(generate(GeneratorConfig(seed=78, bad_fraction=0.05)), 900)]
+    conflicts = [
+        int(n)
+        for row in quality.values()
+        for rule, n in re.findall(r"([\w:]+) (\d+)", row["quarantine_by_rule"])
+        if rule == "conflicting_duplicate"
+    ]
+    assert sum(conflicts) == made.count("conflicting_duplicate"), quality
     assert str(figures["revenue"]) in by_key["gold-headline"].data
     assert {row["table"] for row in json.loads(by_key["freshness"].data)} >= {"silver.purchases", "gold.fct_purchases"}

@@ -30,6 +30,19 @@ def test_same_seed_same_bytes_other_seed_other_events():
     assert a != c
 
 
+def test_two_datasets_never_share_an_id_and_a_resend_keeps_its_own():
+    """Every pipeline run picks a new seed: its events, bad ones included, must not take another run's ids."""
+    runs = [take(4000, seed=seed, bad_fraction=0.1) for seed in (1_764_680_000, 1_764_680_001)]
+    ids = [{r.event_id for r in run} for run in runs]
+    naturals = [{str((r.payload or {}).get(NATURAL_ID[r.entity], "")).strip() for r in run} - {""} for run in runs]
+
+    assert not ids[0] & ids[1]
+    assert not naturals[0] & naturals[1]
+    resent = [r for r in runs[0] if r.kind == "exact_duplicate"]
+    originals = {r.event_id: r.value for r in runs[0] if r.kind == "valid"}
+    assert resent and all(originals[r.event_id] == r.value for r in resent)
+
+
 def test_valid_events_follow_their_contract_and_relate():
     records = take(5000)
     payloads = [(r.entity, json.loads(r.value)) for r in records]
