@@ -2,6 +2,7 @@
 
 import os
 
+import psutil
 import pytest
 
 from retail.stack import Stack
@@ -13,6 +14,8 @@ pytestmark = [
         reason="inspects the native local stack's processes; another provider runs the services",
     ),
 ]
+
+LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 
 
 def test_every_service_is_healthy_with_a_pid_and_memory(stack_settings):
@@ -29,3 +32,18 @@ def test_whole_stack_stays_within_its_memory_budget(stack_settings):
     total_gib = sum(r.rss_bytes for r in Stack(stack_settings).status()) / 2**30
 
     assert total_gib < 8.0
+
+
+def test_every_listening_socket_of_the_stack_and_the_spark_driver_is_on_loopback(stack_settings, spark):
+    spark.range(10).count()  # the driver has run a job on the workers: its executors are up too
+    roots = [psutil.Process(r.pid) for r in Stack(stack_settings).status() if r.pid]
+    processes = {p.pid: p for root in [*roots, psutil.Process()] for p in [root, *root.children(recursive=True)]}
+    listening = {
+        (p.pid, " ".join(p.cmdline())[:80], conn.laddr.ip, conn.laddr.port)
+        for p in processes.values()
+        for conn in p.net_connections(kind="inet")
+        if conn.status == psutil.CONN_LISTEN
+    }
+
+    assert {port for *_, port in listening} >= {4040, 9092, 9042, 9000, 7077, 4200}  # the driver UI among them
+    assert [s for s in listening if s[2] not in LOOPBACK] == []
