@@ -8,11 +8,12 @@ from prefect.concurrency.sync import concurrency
 
 from flows.reports import publish_freshness_report, publish_quality_report
 from flows.tasks import STREAM_SLOT, catch_up_stream, flow_spark
+from retail.jobs import BATCH_RECORDS
 from retail.settings import Settings
 
 
 @flow(name="stream-catch-up", log_prints=True)
-def stream_catch_up(max_offsets: int | None = None) -> dict:
+def stream_catch_up(max_offsets: int | None = BATCH_RECORDS) -> dict:
     """Catches up on Kafka into bronze and silver, then publishes data quality and freshness."""
     settings = Settings()
     result = catch_up_stream(settings, max_offsets)
@@ -23,7 +24,7 @@ def stream_catch_up(max_offsets: int | None = None) -> dict:
 
 
 @flow(name="stream-forever", log_prints=True)
-def stream_forever(trigger_seconds: float = 2.0, max_offsets: int | None = 50_000) -> None:
+def stream_forever(trigger_seconds: float = 2.0, max_offsets: int | None = BATCH_RECORDS) -> None:
     """Runs the live pair until it is stopped or fails (a failure fails the run, so the supervisor sees it): the
     serving query (Cassandra as soon as a record is read) and the exactly-once bronze + silver stream."""
     from retail.jobs import start_live

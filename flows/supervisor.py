@@ -1,7 +1,10 @@
 """``stream-supervisor``: checks the long-running stream (a live run, consumer lag, time of the last batch) and
-restarts it when it is down or stuck."""
+restarts it when it is down or stuck: at once after one failure, then with a doubling wait while it keeps failing,
+saying each time why the last run failed."""
 
 from __future__ import annotations
+
+import itertools
 
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
@@ -9,12 +12,15 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
 from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.sorting import FlowRunSort
 from prefect.deployments import run_deployment
 
 from retail.settings import Settings
 from retail.stream_status import stream_status
 
 LIVE = [StateType.RUNNING, StateType.PENDING, StateType.SCHEDULED]
+FAILED = (StateType.FAILED, StateType.CRASHED)
+FIRST_WAIT_S, LONGEST_WAIT_S = 60.0, 1800.0
 
 
 @task(retries=2, retry_delay_seconds=5, timeout_seconds=60, cache_policy=NO_CACHE)
@@ -37,6 +43,40 @@ def live_runs(deployment: str) -> list[str]:
         target = client.read_deployment_by_name(deployment)
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(deployment_id={"any_": [target.id]}, state=live))
     return [str(r.id) for r in runs]
+
+
+@task(timeout_seconds=30, cache_policy=NO_CACHE)
+def failures_in_a_row(deployment: str) -> dict:
+    """Returns how many of the deployment's latest runs failed or crashed in a row, how long ago the last of them
+    ended (seconds) and why it failed."""
+    from datetime import UTC, datetime
+
+    with get_client(sync_client=True) as client:
+        target = client.read_deployment_by_name(deployment)
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(deployment_id={"any_": [target.id]}),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+            limit=20,
+        )
+    ended = [r for r in runs if r.state is not None and r.state.is_final()]
+    failed = list(itertools.takewhile(lambda r: r.state.type in FAILED, ended))
+    if not failed:
+        return {"failures": 0, "seconds_since_failure": None, "why": ""}
+    last = failed[0]
+    at = last.end_time or last.state.timestamp
+    return {
+        "failures": len(failed),
+        "seconds_since_failure": (datetime.now(UTC) - at).total_seconds(),
+        "why": f"{last.state.name}: {last.state.message or 'no message'}",
+    }
+
+
+def backoff_s(failures: int) -> float:
+    """Returns how long to wait after the last failure before the next restart: none after one failure, then a
+    minute doubling with every failure in a row, at most half an hour."""
+    if failures <= 1:
+        return 0.0
+    return min(FIRST_WAIT_S * 2 ** (failures - 2), LONGEST_WAIT_S)
 
 
 @task(timeout_seconds=60, cache_policy=NO_CACHE)
@@ -67,12 +107,16 @@ def supervise_stream(deployment: str = "stream-forever/continuous", stuck_after_
     status = check_stream(settings)
     runs = live_runs(deployment)
     reason = verdict(len(runs), status["total_lag"], status["seconds_since_commit"], stuck_after_s)
-    action = "none"
-    if reason != "healthy":
+    action, why = "none", ""
+    if reason == "no live run":
+        failed = failures_in_a_row(deployment)
+        why = failed["why"]
+        wait = backoff_s(failed["failures"]) - (failed["seconds_since_failure"] or 0.0)
+        if wait > 0:
+            action = f"waiting {wait:.0f} s more: {failed['failures']} failed runs in a row"
+    if reason != "healthy" and action == "none":
         action = f"restarted as run {restart_stream(deployment, runs if reason == 'stuck' else [])}"
-    print(f"stream {reason}: {status}; action {action}")
-    create_table_artifact(
-        [{**status, "lag": str(status["lag"]), "live_runs": len(runs), "verdict": reason, "action": action}],
-        key="stream-health",
-    )
-    return {**status, "live_runs": runs, "verdict": reason, "action": action}
+    print(f"stream {reason}: {status}; action {action}" + (f"; the last run failed with {why}" if why else ""))
+    row = {**status, "lag": str(status["lag"]), "live_runs": len(runs), "verdict": reason, "action": action}
+    create_table_artifact([{**row, "last_failure": why}], key="stream-health")
+    return {**status, "live_runs": runs, "verdict": reason, "action": action, "last_failure": why}

@@ -15,6 +15,7 @@ from prefect.concurrency.sync import concurrency
 
 from retail.contracts import CONTRACTS
 from retail.deploy import STREAM_SLOT  # one slot: the catch-up and the long-running stream share a checkpoint
+from retail.jobs import BATCH_RECORDS
 from retail.settings import Settings
 
 ENTITY_ORDER = tuple(CONTRACTS)  # customers first: purchases are checked against them
@@ -71,7 +72,7 @@ def write_csv_batch(count: int, seed: int, bad_fraction: float, start_days_ago: 
 
 
 @task(retries=2, retry_delay_seconds=10, timeout_seconds=3600, cache_policy=NO_CACHE)
-def catch_up_stream(settings: Settings, max_offsets: int | None = None, live_wait_s: float = 1800) -> dict:
+def catch_up_stream(settings: Settings, max_offsets: int | None = BATCH_RECORDS, live_wait_s: float = 1800) -> dict:
     """Brings bronze and silver up to Kafka's end. When the live stream runs (it holds the stream slot), waits until
     it has caught up; else runs the stream until caught up (availableNow). Returns how: the mode, batches run and
     rows read. A retry resumes from the checkpoint: nothing twice, nothing lost."""

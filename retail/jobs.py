@@ -3,7 +3,12 @@ The CLI, the flows, the tests and the benchmarks build their jobs through this m
 
 from __future__ import annotations
 
+from retail.lake import BRONZE_ONLY_QUERY, STREAM_QUERY
 from retail.settings import Settings
+
+# Most Kafka records per micro-batch, by default: a catch-up over a long backlog runs in bounded batches (one that
+# fails is retried alone, and none needs memory in proportion to the backlog). None lifts the bound.
+BATCH_RECORDS = 50_000
 
 
 def spark_session(settings: Settings, app_name: str, master: str | None = None):
@@ -42,7 +47,7 @@ def start_stream(
     spark,
     settings: Settings,
     trigger_seconds: float | None,
-    max_offsets: int | None = None,
+    max_offsets: int | None = BATCH_RECORDS,
     silver: bool = False,
     serving: bool = False,
 ):
@@ -51,11 +56,13 @@ def start_stream(
     ``serving`` only what a serving query beside it cannot know)."""
     from spark.ingest import start_kafka_stream
 
+    query = STREAM_QUERY if silver else BRONZE_ONLY_QUERY
     return start_kafka_stream(
         spark,
         bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
         bronze_root=settings.lake().bronze_kafka,
-        checkpoint=settings.lake().checkpoint("bronze_kafka"),
+        checkpoint=settings.lake().checkpoint(query),
+        query_name=query,
         topic_prefix=settings.kafka_topic_prefix,
         trigger_seconds=trigger_seconds,
         max_offsets_per_trigger=max_offsets,
@@ -63,7 +70,7 @@ def start_stream(
     )
 
 
-def start_serving(spark, settings: Settings, max_offsets: int | None = None):
+def start_serving(spark, settings: Settings, max_offsets: int | None = BATCH_RECORDS):
     """Starts the serving query: every record that passes the row rules into Cassandra as soon as it is read."""
     from retail.cassandra import SERVING_QUERY, CassandraTarget, ensure_schema
     from spark.silver.serving import start_serving_stream
@@ -80,7 +87,7 @@ def start_serving(spark, settings: Settings, max_offsets: int | None = None):
     )
 
 
-def start_live(spark, settings: Settings, trigger_seconds: float, max_offsets: int | None = None):
+def start_live(spark, settings: Settings, trigger_seconds: float, max_offsets: int | None = BATCH_RECORDS):
     """Starts the live pair: the serving query, then the exactly-once bronze + silver stream; returns both."""
     serving = start_serving(spark, settings, max_offsets)
     return serving, start_stream(spark, settings, trigger_seconds, max_offsets, silver=True, serving=True)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The streaming queries over Kafka, each with a checkpoint of its own (named after the query). The bronze + silver
+# stream keeps the name it always had, so a lake it ran on resumes where it stopped.
+STREAM_QUERY = "bronze_kafka"
+BRONZE_ONLY_QUERY = "bronze_only_kafka"
+
 
 @dataclass(frozen=True)
 class LakeLayout:

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from retail.connections import kafka_consumer, webhdfs
+from retail.lake import STREAM_QUERY
 from retail.settings import Settings
 
-CHECKPOINT = ("_checkpoints", "bronze_kafka")
+CHECKPOINT = ("_checkpoints", STREAM_QUERY)
 SERVING_CHECKPOINT = ("_checkpoints", "serving_cassandra")  # retail.jobs.start_serving's
 
 

@@ -41,13 +41,14 @@ def start_kafka_stream(
 
     def land(batch: DataFrame, batch_id: int) -> None:
         spark.sparkContext.setLocalProperty("spark.scheduler.pool", query_name)  # fair beside a serving query
+        key = batch_key(spark, batch_id)
         # One pass: the micro-batch is read from Kafka once and feeds bronze and, when asked, silver.
         batch = batch.persist()
         try:
-            outputs = {f"bronze batch {batch_id}": partial(write_batch, batch, batch_id, bronze_root)}
+            outputs = {f"bronze batch {key}": partial(write_batch, batch, key, bronze_root)}
             if silver is not None:
-                keyed = batch.withColumn("batch_id", F.lit(str(batch_id)))
-                outputs[f"silver batch {batch_id}"] = partial(process_batch, spark, keyed, str(batch_id), silver)
+                keyed = batch.withColumn("batch_id", F.lit(key))
+                outputs[f"silver batch {key}"] = partial(process_batch, spark, keyed, key, silver)
             run_all(outputs)  # bronze and silver side by side: neither reads the other
         finally:
             batch.unpersist()
@@ -61,6 +62,17 @@ def start_kafka_stream(
     if trigger_seconds is None:
         return writer.trigger(availableNow=True).start()
     return writer.trigger(processingTime=f"{trigger_seconds} seconds").start()
+
+
+def batch_key(spark: SparkSession, batch_id: int) -> str:
+    """Returns the name a micro-batch has in every output (its partitions, counts and state): the query's identity,
+    which its checkpoint keeps across restarts and a new checkpoint renews, then the batch id. A replay gets the
+    name of its first attempt; a reset checkpoint never names a batch as an earlier one did, so it never replaces
+    what an earlier batch wrote. Called on the query's own thread (inside foreachBatch)."""
+    query_id = spark.sparkContext.getLocalProperty("sql.streaming.queryId")
+    if not query_id:
+        raise RuntimeError("batch_key is for foreachBatch functions: no streaming query runs on this thread")
+    return f"{query_id[:8]}-{batch_id}"
 
 
 def ingest_csv(

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from retail.cli.common import console, err_console, fail, load_settings
-from retail.jobs import silver_targets, spark_session, start_live, start_stream
+from retail.jobs import BATCH_RECORDS, silver_targets, spark_session, start_live, start_stream
 
 app = typer.Typer(help="Bronze: raw events plus lineage, Parquet on HDFS.", no_args_is_help=True)
 Master = Annotated[str | None, typer.Option(help="Spark master (default: the configured one), e.g. local[2]")]
@@ -19,7 +19,7 @@ Master = Annotated[str | None, typer.Option(help="Spark master (default: the con
 def stream(
     once: Annotated[bool, typer.Option("--once", help="catch up on everything there is, then stop")] = False,
     trigger_seconds: Annotated[float, typer.Option(help="micro-batch interval of the bronze + silver stream")] = 2.0,
-    max_offsets: Annotated[int | None, typer.Option(help="most records per micro-batch")] = None,
+    max_offsets: Annotated[int, typer.Option(help="most records per micro-batch")] = BATCH_RECORDS,
     silver: Annotated[bool, typer.Option("--silver", help="also route every micro-batch to silver")] = False,
     serving: Annotated[
         bool, typer.Option(help="with --silver (not --once): a serving query writes Cassandra as records arrive")
@@ -33,6 +33,8 @@ def stream(
         queries = start_live(spark, settings, trigger_seconds, max_offsets)
         console.print("serving query running: each valid event into Cassandra as soon as it is read")
     else:
+        if not silver:
+            _warn_beside_silver(spark, settings)
         queries = (start_stream(spark, settings, None if once else trigger_seconds, max_offsets, silver),)
     console.print(f"bronze stream running; writing {settings.lake().bronze_kafka}")
     try:
@@ -51,6 +53,17 @@ def stream(
     failed = next((q.exception() for q in queries if q.exception()), None)
     if failed:
         raise fail(failed)
+
+
+def _warn_beside_silver(spark, settings) -> None:
+    from retail.lake import STREAM_QUERY
+    from spark.hdfs import Lake
+
+    if Lake(spark).exists(settings.lake().checkpoint(STREAM_QUERY)):
+        err_console.print(
+            "[yellow]warning:[/] this lake has a bronze + silver stream; a bronze-only stream is a query of its own "
+            "(its own checkpoint) and lands every record in bronze a second time. Use --silver to resume that one."
+        )
 
 
 @app.command()

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from retail.cassandra.client import close_sessions
+from retail.lake import BRONZE_ONLY_QUERY, STREAM_QUERY
 from retail.settings import REPO_ROOT, Settings
 from retail.stack import Stack
 from spark.hdfs import Lake
@@ -121,7 +122,8 @@ def kill_stream_mid_run(spark, tmp_path):
         ]
         with log.open("wb") as out:
             stream = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        lake, commits = Lake(spark), settings.lake().checkpoint("bronze_kafka") + "/commits"
+        query = STREAM_QUERY if "--silver" in extra else BRONZE_ONLY_QUERY
+        lake, commits = Lake(spark), settings.lake().checkpoint(query) + "/commits"
         deadline = time.monotonic() + 240
         try:
             while len(lake.names(commits)) < committed:

@@ -123,14 +123,53 @@ def test_supervisor_restarts_only_a_down_or_stuck_stream(monkeypatch, status, ru
         restarts.append(stuck_runs)
         return "new-run"
 
+    @task
+    def failures_in_a_row(deployment):
+        return {"failures": 0, "seconds_since_failure": None, "why": ""}
+
     monkeypatch.setattr(supervisor, "check_stream", check_stream)
     monkeypatch.setattr(supervisor, "live_runs", live_runs)
     monkeypatch.setattr(supervisor, "restart_stream", restart_stream)
+    monkeypatch.setattr(supervisor, "failures_in_a_row", failures_in_a_row)
 
     result = supervisor.supervise_stream(stuck_after_s=300)
 
     assert result["verdict"] == verdict
     assert restarts == ([] if restarted_with is None else [restarted_with])
+
+
+@pytest.mark.parametrize(
+    ("failures", "ago_s", "restarts"),
+    [
+        (1, 5.0, True),  # one failure: back at once
+        (2, 30.0, False),  # two in a row: a minute's wait
+        (2, 61.0, True),
+        (4, 200.0, False),  # four: four minutes
+        (4, 241.0, True),
+        (12, 1700.0, False),  # never more than half an hour
+        (12, 1801.0, True),
+    ],
+)
+def test_a_stream_that_keeps_failing_is_restarted_with_a_growing_wait_and_the_reason(
+    monkeypatch, failures, ago_s, restarts
+):
+    restarted = []
+    monkeypatch.setattr(
+        supervisor,
+        "check_stream",
+        task(lambda settings: {"last_batch": 4, "lag": {}, "total_lag": 0, "seconds_since_commit": 5.0}),
+    )
+    monkeypatch.setattr(supervisor, "live_runs", task(lambda deployment: []))
+    monkeypatch.setattr(supervisor, "restart_stream", task(lambda deployment, stuck: restarted.append(1) or "new"))
+    why = "Crashed: Flow run infrastructure exited with non-zero status code -9."
+    failed = {"failures": failures, "seconds_since_failure": ago_s, "why": why}
+    monkeypatch.setattr(supervisor, "failures_in_a_row", task(lambda deployment: failed))
+
+    result = supervisor.supervise_stream(stuck_after_s=300)
+
+    assert bool(restarted) == restarts
+    assert result["last_failure"] == why
+    assert result["action"].startswith("restarted" if restarts else "waiting")
 
 
 def test_gold_report_is_an_artifact_with_the_figures():
@@ -156,3 +195,21 @@ def test_gold_report_is_an_artifact_with_the_figures():
 )
 def test_the_supervisors_verdict(live_runs, lag, since, expected):
     assert supervisor.verdict(live_runs, lag, since, stuck_after_s=300) == expected
+
+
+def test_failures_in_a_row_counts_the_latest_failed_or_crashed_runs_and_says_why():
+    from prefect.states import Cancelled, Crashed, Failed
+
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow_from_name("stream-forever")
+        deployment = client.create_deployment(flow_id=flow_id, name="continuous-test")
+        states = [Cancelled(), Failed(message="Kafka went away"), Crashed(message="exit code -9")]  # oldest first
+        for state in states:
+            run = client.create_flow_run_from_deployment(deployment)
+            client.set_flow_run_state(run.id, state, force=True)
+
+    failed = supervisor.failures_in_a_row.fn("stream-forever/continuous-test")
+
+    assert failed["failures"] == 2  # the cancelled run before them ends the streak
+    assert failed["why"] == "Crashed: exit code -9"
+    assert 0 <= failed["seconds_since_failure"] < 600

@@ -5,11 +5,16 @@ from pathlib import Path
 
 import pyspark.sql.functions as F
 import pytest
+from confluent_kafka import TopicPartition
 
+from retail.connections import kafka_admin, kafka_consumer
+from retail.contracts import CONTRACTS
 from retail.generator import GeneratorConfig, generate
 from retail.generator.csv_files import write_csv
 from retail.jobs import start_stream
 from retail.kafka import ensure_topics, produce, read_ledger
+from retail.lake import BRONZE_ONLY_QUERY
+from spark.hdfs import Lake
 from spark.ingest import ingest_csv
 
 pytestmark = pytest.mark.integration
@@ -57,6 +62,34 @@ def test_kill_9_mid_stream_then_restart_still_lands_everything_once(isolated, sp
 
     assert 0 < len(killed_at) < len(sent), "the kill must land mid-stream"
     assert landed(spark, isolated) == sent
+
+
+def test_a_reset_checkpoint_never_replaces_what_earlier_batches_landed(isolated, spark, tmp_path):
+    first = send(isolated, 2000, seed=13, ledger=tmp_path / "first.jsonl")
+    catch_up(spark, isolated)
+    expire(isolated)  # Kafka's retention passed: bronze is now the only copy of the first records
+    Lake(spark).delete(isolated.lake().checkpoint(BRONZE_ONLY_QUERY))  # someone resets the stream
+
+    second = send(isolated, 2000, seed=14, ledger=tmp_path / "second.jsonl")
+    catch_up(spark, isolated)
+
+    assert landed(spark, isolated) == {**first, **second}
+
+
+def expire(settings) -> None:
+    """Deletes every record in the entity topics, as retention would."""
+    consumer = kafka_consumer(settings, "expire")
+    try:
+        ends = [
+            TopicPartition(topic, p, consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=15)[1])
+            for topic in (settings.kafka_topic_prefix + c.topic for c in CONTRACTS.values())
+            for p in consumer.list_topics(topic, timeout=15).topics[topic].partitions
+        ]
+    finally:
+        consumer.close()
+    admin = kafka_admin(settings)  # held while its futures are pending
+    for future in admin.delete_records(ends, request_timeout=30, operation_timeout=30).values():
+        future.result(timeout=60)
 
 
 def test_csv_file_lands_every_line_once_and_reingest_adds_nothing(isolated, spark, tmp_path):
