@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 
 
@@ -58,6 +59,39 @@ class Lake:
     def delete(self, uri: str) -> None:
         """Removes a file or a folder with what is in it."""
         self._fs(uri).delete(self._path(uri), True)
+
+    def create_exclusive(self, uri: str, text: str) -> bool:
+        """Creates a small text file at ``uri`` unless one exists (one atomic step); returns whether it did."""
+        try:
+            out = self._fs(uri).create(self._path(uri), False)
+        except Py4JJavaError as err:
+            if "FileAlreadyExistsException" in err.java_exception.getClass().getName():
+                return False
+            raise
+        try:
+            out.write(bytearray(text.encode()))
+        finally:
+            out.close()
+        return True
+
+    def write_text(self, uri: str, text: str) -> None:
+        """Writes a small text file at ``uri``, replacing one that is there."""
+        out = self._fs(uri).create(self._path(uri), True)
+        try:
+            out.write(bytearray(text.encode()))
+        finally:
+            out.close()
+
+    def read_text(self, uri: str) -> str:
+        """Returns the text of a small file; raises FileNotFoundError when there is none."""
+        try:
+            stream = self._fs(uri).open(self._path(uri))
+        except Py4JJavaError as err:
+            raise FileNotFoundError(uri) from err
+        try:
+            return str(self._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+        finally:
+            stream.close()
 
     def write_table(self, table: pa.Table, uri: str) -> None:
         """Writes one Parquet file at ``uri`` from the driver (replacing an earlier one)."""

@@ -33,6 +33,7 @@ from retail.contracts import CLICKSTREAM, CONTRACTS, CUSTOMERS, PURCHASES, Contr
 from retail.lake import LakeLayout
 from spark.concurrent import run_all
 from spark.hdfs import Lake, replace_partitions
+from spark.silver.lease import Lease
 from spark.silver.quality import gate
 from spark.silver.state import (
     CONFLICT_REASON,
@@ -117,6 +118,7 @@ class SilverJob:
         self.horizon = horizon
         self.state = SilverState(horizon)
         self.applied: list[str] = []  # state files in the order they were applied, since the last snapshot
+        self.lease = Lease(self.lake, targets.state_root)  # one writer of this silver at a time
 
     def process(
         self, bronze: DataFrame, batch_id: str, entities: tuple[str, ...] = tuple(CONTRACTS)
@@ -129,6 +131,10 @@ class SilverJob:
             for c in (CUSTOMERS, PURCHASES, CLICKSTREAM)
             if c.entity in entities or (c is PURCHASES and CUSTOMERS.entity in entities)
         )
+        with self.lease.held(f"silver batch {batch_id}"):
+            return self._process(bronze, batch_id, wanted)
+
+    def _process(self, bronze: DataFrame, batch_id: str, wanted: tuple[str, ...]) -> dict[str, dict[str, int]]:
         own = self._sync(batch_id)
         # As many partitions as task slots: every later job (each output's write) runs that many tasks, not one per
         # Kafka partition and entity, and writes that many files per partition folder.

@@ -5,9 +5,15 @@ by the serving query and the silver path, converges to what silver holds whichev
 import calendar
 import itertools
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
 import pyspark.sql.functions as F
 import pytest
@@ -18,6 +24,7 @@ from retail.generator import GeneratorConfig, generate
 from retail.generator.csv_files import write_csv
 from retail.jobs import silver_targets, start_serving, start_stream
 from retail.kafka import ensure_topics, produce, read_ledger
+from retail.lake import STREAM_QUERY
 from spark.hdfs import Lake
 from spark.ingest import ingest_csv
 from spark.silver.job import SilverTargets, outstanding_quarantine
@@ -118,6 +125,66 @@ def test_csv_files_go_through_the_same_silver(isolated, spark, tmp_path):
     assert reports[1].silver["purchases"]["released"] > 0, "the customers' file released no waiting purchase"
     kind_at = {(line.file, 0, line.line_number): line.kind for line in lines}
     assert_matches_ledger(spark, isolated, records, kind_at, CSV_REASON)
+
+
+def test_csv_ingest_racing_the_stream_with_the_same_events_lands_each_event_once(isolated, spark, tmp_path):
+    records = [r for r in records_of(6000, seed=25) if r.kind == "valid"]
+    send(isolated, records, tmp_path / "ledger.jsonl")
+    files, _ = write_csv(records, tmp_path, "race")
+    roots = {"landing_root": isolated.lake().landing_csv, "bronze_root": isolated.lake().bronze_csv}
+    by_entity = {f.name.removesuffix(".csv").removeprefix("race-"): f for f in files}
+
+    with stream_in_another_process(spark, isolated, tmp_path / "stream.log") as committed:
+        committed(1)  # the stream is writing silver batch after batch ...
+        for entity in ("customers", "purchases", "clickstream"):  # ... while this process ingests the same events
+            ingest_csv(spark, by_entity[entity], entity, **roots, silver=silver_targets(isolated))
+        raced = committed(0)
+    catch_up(spark, isolated)  # whatever the stream had not read yet
+
+    ids = Counter(
+        r.event_id
+        for e in CONTRACTS
+        for r in spark.read.parquet(isolated.lake().silver(e)).select("event_id").collect()
+    )
+    assert raced > 1, "the stream committed no batch while the files were ingested: nothing raced"
+    assert [i for i, n in ids.items() if n > 1] == []
+    assert set(ids) == {r.event_id for r in records}
+
+
+@contextmanager
+def stream_in_another_process(spark, settings, log: Path):
+    """Runs `retail bronze stream --silver` (small batches, no serving query) in a process of its own; yields a
+    function that waits until it committed more than ``n`` batches and returns how many it has; stops it at the
+    end (Ctrl-C, as a user would)."""
+    env = {
+        **os.environ,
+        "RETAIL_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
+        "RETAIL_LAKE_PATH": settings.lake_path,
+        "RETAIL_CASSANDRA_KEYSPACE": settings.cassandra_keyspace,
+    }
+    command = [str(Path(sys.executable).parent / "retail"), "bronze", "stream", "--silver", "--no-serving"]
+    command += ["--max-offsets", "300", "--trigger-seconds", "0.5"]
+    commits = settings.lake().checkpoint(STREAM_QUERY) + "/commits"
+    with log.open("wb") as out:
+        stream = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def committed(n: int) -> int:
+        deadline = time.monotonic() + 300
+        while (done := len(Lake(spark).names(commits))) <= n:
+            assert stream.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, f"the stream committed no more than {n} batches in 300 s"
+            time.sleep(0.5)
+        return done
+
+    try:
+        yield committed
+    finally:
+        os.killpg(stream.pid, signal.SIGINT)
+        try:
+            stream.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(stream.pid, signal.SIGKILL)
+            stream.wait()
 
 
 def end_offsets(kind_at) -> dict[str, dict[str, int]]:
