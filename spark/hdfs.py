@@ -19,6 +19,9 @@ def replace_partitions(frame: DataFrame, root: str, partitions: tuple[str, ...])
     frame.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").partitionBy(*partitions).parquet(root)
 
 
+_TAKEN = ("FileAlreadyExistsException", "AlreadyBeingCreatedException")
+
+
 class Lake:
     """The Hadoop filesystem of the driver's Spark session, for paths given as URIs (``hdfs://...``, ``file:/...``)."""
 
@@ -65,7 +68,8 @@ class Lake:
         try:
             out = self._fs(uri).create(self._path(uri), False)
         except Py4JJavaError as err:
-            if "FileAlreadyExistsException" in err.java_exception.getClass().getName():
+            # It exists, or another client is creating it right now (HDFS: AlreadyBeingCreatedException).
+            if any(name in str(err.java_exception.toString()) for name in _TAKEN):
                 return False
             raise
         try:
