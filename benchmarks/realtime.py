@@ -420,7 +420,7 @@ def main() -> None:
 
     total = warm["acked"] + sum(p["acked"] for p in phases)  # the bronze-only catch-up reads the warm-up too
     began = time.perf_counter()
-    baseline = start_stream(spark, bronze_only, trigger_seconds=None)
+    baseline = start_stream(spark, bronze_only, trigger_seconds=None, max_offsets=None)  # the backlog in one batch
     baseline.awaitTermination()
     bronze_rate = total / (time.perf_counter() - began)
     spark.stop()

@@ -95,7 +95,7 @@ class _Ledger:
         self.path = path
         self._out = path.open("w", buffering=1)  # line-buffered: each line reaches the file when written
         self.pending: dict[int, LedgerEntry] = {}
-        self.acked = self.failed = 0
+        self.acked = 0
 
     def record(self, entry: LedgerEntry, status: str, **fate: object) -> None:
         entry.status = status
@@ -103,7 +103,6 @@ class _Ledger:
             setattr(entry, name, value)
         self.pending.pop(entry.seq, None)
         self.acked += status == "acked"
-        self.failed += status == "failed"
         self._out.write(json.dumps(asdict(entry)) + "\n")
 
     def close(self, why_unknown: str) -> None:

@@ -22,6 +22,13 @@ def replace_partitions(frame: DataFrame, root: str, partitions: tuple[str, ...])
 _TAKEN = ("FileAlreadyExistsException", "AlreadyBeingCreatedException")
 
 
+def _write_and_close(out, text: str) -> None:
+    try:
+        out.write(bytearray(text.encode()))
+    finally:
+        out.close()
+
+
 class Lake:
     """The Hadoop filesystem of the driver's Spark session, for paths given as URIs (``hdfs://...``, ``file:/...``)."""
 
@@ -72,19 +79,12 @@ class Lake:
             if any(name in str(err.java_exception.toString()) for name in _TAKEN):
                 return False
             raise
-        try:
-            out.write(bytearray(text.encode()))
-        finally:
-            out.close()
+        _write_and_close(out, text)
         return True
 
     def write_text(self, uri: str, text: str) -> None:
         """Writes a small text file at ``uri``, replacing one that is there."""
-        out = self._fs(uri).create(self._path(uri), True)
-        try:
-            out.write(bytearray(text.encode()))
-        finally:
-            out.close()
+        _write_and_close(self._fs(uri).create(self._path(uri), True), text)
 
     def read_text(self, uri: str) -> str:
         """Returns the text of a small file; raises FileNotFoundError when there is none."""
