@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,20 +16,14 @@ from decimal import Decimal
 
 from faker import Faker
 
-from retail.contracts import CLICKSTREAM, CUSTOMERS, PURCHASES
+from retail.contracts import CLICKSTREAM, CONTRACTS, CUSTOMERS, PURCHASES
 
-EVENT_NAMESPACE = uuid.UUID("5b0f6f5e-3c1e-4bb8-9a51-2f0c1c7e9d11")
 COUNTRIES = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "CA", "AU", "PL")
 COUNTRY_WEIGHTS = (30, 14, 12, 10, 7, 6, 5, 6, 5, 5)
 # Purchases per customer: many never buy, a few buy often (the gold segments need all four kinds).
 PURCHASE_COUNTS = (0, 1, 2, 3, 5, 8)
 PURCHASE_COUNT_WEIGHTS = (25, 35, 15, 12, 8, 5)
 CATALOG_SIZE = 60
-
-
-def event_id(entity: str, natural_id: str) -> str:
-    """Returns the stable event id of an event: the same natural id always gives the same event id."""
-    return str(uuid.uuid5(EVENT_NAMESPACE, f"{entity}:{natural_id}"))
 
 
 def dataset_code(seed: int) -> str:
@@ -111,7 +104,6 @@ class EventFactory:
             self._event(
                 CUSTOMERS.entity,
                 customer_id,
-                customer_id,
                 {
                     "customer_id": customer_id,
                     "name": f"{first} {last}",
@@ -147,14 +139,12 @@ class EventFactory:
         if buys:
             steps.append(("purchase", "/checkout/complete", product.product_id))
         events = []
-        for seq, (event_type, url, product_id) in enumerate(steps):
+        for event_type, url, product_id in steps:
             clock += timedelta(seconds=rng.uniform(2, 90))
-            natural = f"{session_id}:{seq}"
             events.append(
                 self._event(
                     CLICKSTREAM.entity,
                     customer_id,
-                    natural,
                     {
                         "user_id": customer_id,
                         "session_id": session_id,
@@ -171,7 +161,6 @@ class EventFactory:
                 self._event(
                     PURCHASES.entity,
                     customer_id,
-                    order_id,
                     {
                         "order_id": order_id,
                         "customer_id": customer_id,
@@ -185,8 +174,8 @@ class EventFactory:
         return events, clock
 
     @staticmethod
-    def _event(entity: str, key: str, natural_id: str, fields: dict[str, object]) -> Event:
-        return Event(entity, key, {"event_id": event_id(entity, natural_id), **fields})
+    def _event(entity: str, key: str, fields: dict[str, object]) -> Event:
+        return Event(entity, key, {"event_id": CONTRACTS[entity].event_id_of(fields), **fields})
 
 
 def waves(factory: EventFactory, shard: int = 0, shards: int = 1) -> Iterator[list[Event]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from retail.contracts import CLICKSTREAM, CONTRACTS, CUSTOMERS, PURCHASES
-from retail.generator.events import Event, event_id, iso
+from retail.generator.events import Event, iso
 
 OVERSIZED_CHARS = 64 * 1024
 
@@ -55,11 +55,14 @@ _WRONG_TYPE = {
 
 
 def _fresh(event: Event, seq: int, **changes: object) -> dict[str, object]:
-    """A new, distinct event derived from ``event``: its own natural id and event id, plus ``changes``."""
-    natural = f"{event.payload[CONTRACTS[event.entity].identity[0]]}-f{seq}"
-    payload = {**event.payload, CONTRACTS[event.entity].identity[0]: natural, **changes}
-    payload["event_id"] = event_id(event.entity, f"fault:{natural}")
-    return payload
+    """A new, distinct event derived from ``event``: its own natural id, plus ``changes``, and the event id those
+    identity values name (as silver derives it for a file without event ids)."""
+    contract = CONTRACTS[event.entity]
+    fresh = {**event.payload, contract.identity[0]: f"{event.payload[contract.identity[0]]}-f{seq}"}
+    payload = {**fresh, **changes}
+    # A blanked identity value names nothing: such an event keeps the id of its fresh natural id.
+    named = payload if all(str(payload.get(f) or "").strip() for f in contract.identity) else fresh
+    return {**payload, "event_id": contract.event_id_of(named)}
 
 
 def _shift_time(event: Event, delta: timedelta) -> str:

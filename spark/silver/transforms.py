@@ -12,6 +12,7 @@ import pyspark.sql.functions as F
 from pyspark.sql import Column, DataFrame
 
 from retail.contracts import CLICKSTREAM, CUSTOMERS, PURCHASES, Contract
+from retail.contracts.base import EVENT_NAMESPACE, IDENTITY_SEPARATOR
 from spark.bronze.transforms import CORRUPT_COLUMN, raw_schema
 
 OVERSIZED_CHARS = 4096  # no legitimate text field comes near this; a bigger one is a producer bug or an attack
@@ -56,12 +57,38 @@ def parse_payload(bronze: DataFrame, contract: Contract) -> DataFrame:
 
 def typed(parsed: DataFrame, contract: Contract) -> DataFrame:
     """Adds the contract's columns, each cast from its raw string to its contract type (null when it does not
-    cast), and ``payload_hash``: a hash of those typed values, equal for an exact re-send whether it came from
-    Kafka or a CSV file, different for a conflicting one."""
+    cast), the event id named by the identity when the payload has none, and ``payload_hash``: a hash of those
+    typed values, equal for an exact re-send whether it came from Kafka or a CSV file (with or without event ids),
+    different for a conflicting one."""
     casts = [F.expr(f"try_cast(raw.`{n}` AS {t})").alias(n) for n, t in _types(contract)]
-    return parsed.select("*", *casts).withColumn(
-        "payload_hash", F.sha2(F.to_json(F.struct(*(F.col(n) for n, _ in _types(contract)))), 256)
+    return (
+        parsed.select("*", *casts)
+        .withColumn("event_id", F.coalesce(F.col("event_id"), derived_event_id(contract)))
+        .withColumn("payload_hash", F.sha2(F.to_json(F.struct(*(F.col(n) for n, _ in _types(contract)))), 256))
     )
+
+
+def derived_event_id(contract: Contract) -> Column:
+    """Returns, over the typed columns, the event id ``contract.event_id_of`` gives in Python: UUIDv5 (SHA-1 of
+    the namespace and ``<entity>:<identity values>``, version and variant bits set), null when a value is null."""
+    types = dict(_types(contract))
+    values = [
+        F.date_format(n, "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'") if types[n] == "timestamp" else F.col(n).cast("string")
+        for n in contract.identity
+    ]
+    separated = [part for value in values for part in (F.lit(IDENTITY_SEPARATOR), value)][1:]
+    name = F.concat(F.lit(f"{contract.entity}:"), *separated)  # null when any value is null
+    h = F.sha1(F.concat(F.unhex(F.lit(EVENT_NAMESPACE.hex)), F.encode(name, "UTF-8")))
+    variant = F.lower(F.hex(F.conv(F.substring(h, 17, 1), 16, 10).cast("int").bitwiseAND(3).bitwiseOR(8)))
+    uuid = F.concat_ws(
+        "-",
+        F.substring(h, 1, 8),
+        F.substring(h, 9, 4),
+        F.concat(F.lit("5"), F.substring(h, 14, 3)),
+        F.concat(variant, F.substring(h, 18, 3)),
+        F.substring(h, 21, 12),
+    )
+    return F.when(name.isNotNull(), uuid)
 
 
 def violations(rows: DataFrame, contract: Contract) -> DataFrame:

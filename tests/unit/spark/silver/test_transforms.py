@@ -1,7 +1,8 @@
 """Every bad-record kind the generator makes, through the silver row checks: the right rule, and only it."""
 
 import itertools
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -244,3 +245,48 @@ def test_a_poison_record_is_named_and_raises_nothing(spark, entity, payload, cod
     assert set(checked.select("violations").collect()[0].violations) == codes
     # The serving query computes the Cassandra columns of every row (as Arrow) before it skips the broken ones.
     assert serving_columns(checked, contract).toArrow().num_rows == 1
+
+
+def test_an_event_without_an_id_is_named_by_its_identity_as_the_generator_names_it(spark):
+    """The same event through Kafka (with its id) and in a shop's export (without it) must be one event: silver's
+    derived id equals the id the contract gives in Python, for every entity, offsets and all."""
+    records = [r for r in itertools.islice(generate(GeneratorConfig(seed=5)), 300)]
+    stripped = []
+    for i, r in enumerate(records):
+        payload = {k: v for k, v in r.payload.items() if k != "event_id"}
+        if i % 2:  # the same instant written with another offset, as exports do
+            field = CONTRACTS[r.entity].event_time
+            payload[field] = datetime.fromisoformat(payload[field]).astimezone(timezone(timedelta(hours=5))).isoformat()
+        stripped.append(r.__class__(r.entity, r.event_id, r.key, json.dumps(payload).encode(), r.kind, payload))
+    found = {}
+    bronze = spark.createDataFrame(
+        [(r.entity, r.value, r.entity, 0, i, INGESTED_AT, INGESTED_AT, 0) for i, r in enumerate(stripped)],
+        BRONZE_SCHEMA,
+    )
+    for contract in CONTRACTS.values():
+        rows = violations(typed(parse_payload(bronze, contract), contract), contract)
+        found |= {row.offset: (row.event_id, list(row.violations)) for row in rows.collect()}
+    assert {i: found[i] for i in range(len(records))} == {i: (r.event_id, []) for i, r in enumerate(records)}
+    assert {r.entity for r in records} == set(CONTRACTS)
+
+
+def test_an_event_missing_an_identity_value_gets_no_id_and_is_named_for_the_field(spark):
+    bronze = spark.createDataFrame(
+        [
+            (
+                "clickstream",
+                b'{"user_id":"C","page_url":"/","event_type":"page_view","timestamp":"2026-05-01"}',
+                "t",
+                0,
+                0,
+                INGESTED_AT,
+                INGESTED_AT,
+                0,
+            )
+        ],
+        BRONZE_SCHEMA,
+    )
+    row = violations(
+        typed(parse_payload(bronze, CONTRACTS["clickstream"]), CONTRACTS["clickstream"]), CONTRACTS["clickstream"]
+    ).first()
+    assert row.event_id is None and list(row.violations) == ["missing_field:session_id"]
