@@ -26,8 +26,8 @@ def in_entity_order(paths) -> list[tuple[Path, str]]:
 @flow(name="ingest-batch", log_prints=True)
 def ingest_batch(files: list[str] | None = None) -> list[dict]:
     """Ingests ``files`` (default: every CSV file in the inbox), customers first; an ingested inbox file moves to
-    ``done/``, one whose header does not fit its entity to ``rejected/``. A file whose name names no entity is left
-    where it is and reported."""
+    ``done/``, one whose header does not fit its entity (or with a quote never closed) to ``rejected/``. A file
+    whose name names no entity is left where it is and reported."""
     settings = Settings()
     paths = [Path(f) for f in files] if files else sorted(settings.inbox_path.glob("*.csv"))
     unknown = [str(p) for p in paths if entity_of(p) is None]
@@ -36,7 +36,7 @@ def ingest_batch(files: list[str] | None = None) -> list[dict]:
     reports = ingest_in_order(settings, paths)
     rejected = [r["file"] for r in reports if "rejected" in r]
     if rejected:
-        print(f"{len(rejected)} file(s) rejected for their header, moved to {settings.inbox_path / 'rejected'}")
+        print(f"{len(rejected)} file(s) rejected (header or quoting), moved to {settings.inbox_path / 'rejected'}")
     publish_quality_report(settings)
     return reports
 
@@ -44,7 +44,8 @@ def ingest_batch(files: list[str] | None = None) -> list[dict]:
 def ingest_in_order(settings: Settings, paths) -> list[dict]:
     """Ingests every file whose name names an entity, customers first; a file from the inbox then moves to
     ``done/`` there, so the next run does not take it again (it would add nothing, but costs a pass), or to
-    ``rejected/`` with a ``<name>.reason.txt`` when its header does not fit the entity's contract."""
+    ``rejected/`` with a ``<name>.reason.txt`` when its header does not fit the entity's contract or a quote is
+    never closed."""
     reports = []
     for path, entity in in_entity_order(paths):
         report = ingest_csv_file(settings, str(path), entity)

@@ -119,9 +119,9 @@ def _wait_for_live_stream(settings: Settings, deadline_s: float, stall_s: float 
 @task(retries=1, retry_delay_seconds=10, timeout_seconds=1800, cache_policy=NO_CACHE)
 def ingest_csv_file(settings: Settings, path: str, entity: str) -> dict:
     """Lands one CSV file in bronze and silver (a file already ingested adds nothing); returns its counts, or why
-    its header was rejected (then nothing landed)."""
-    from retail.jobs import silver_targets
-    from spark.bronze.csv_header import CsvHeaderError
+    the file was rejected (its header, or a quote never closed: then nothing landed)."""
+    from retail.jobs import csv_dialect, silver_targets
+    from spark.bronze.csv_header import CsvFileError
     from spark.ingest import ingest_csv
 
     try:
@@ -132,8 +132,9 @@ def ingest_csv_file(settings: Settings, path: str, entity: str) -> dict:
             landing_root=settings.lake().landing_csv,
             bronze_root=settings.lake().bronze_csv,
             silver=silver_targets(settings),
+            dialect=csv_dialect(settings),
         )
-    except CsvHeaderError as rejected:  # the file, not the run, is wrong: say so and go on with the others
+    except CsvFileError as rejected:  # the file, not the run, is wrong: say so and go on with the others
         print(f"rejected {path}: {rejected}")
         return {"file": path, "entity": entity, "rejected": str(rejected)}
     return {
@@ -142,6 +143,7 @@ def ingest_csv_file(settings: Settings, path: str, entity: str) -> dict:
         "rows": report.rows,
         "already_ingested": report.already_ingested,
         "parse_errors": report.parse_errors,
+        "blank_lines": report.blank_lines,
         "silver": report.silver,
     }
 

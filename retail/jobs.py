@@ -32,6 +32,14 @@ def spark_session(settings: Settings, app_name: str, master: str | None = None):
     )
 
 
+def csv_dialect(settings: Settings, **overrides):
+    """Returns the CSV dialect the settings declare (``overrides`` that are not None win, e.g. CLI options)."""
+    from spark.bronze.csv_header import CsvDialect
+
+    declared = settings.csv.model_dump()
+    return CsvDialect(**{**declared, **{k: v for k, v in overrides.items() if v is not None}})
+
+
 def silver_targets(settings: Settings, serving: bool = False):
     """Returns the silver targets of ``settings``' lake, with the Cassandra keyspace and tables made ready;
     ``serving``: a serving query writes Cassandra's silver rows (see ``start_serving``)."""

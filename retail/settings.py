@@ -29,6 +29,16 @@ class Profile(StrEnum):
     CLUSTER = "cluster"
 
 
+class CsvSettings(BaseModel):
+    """How CSV batch files are written (``RETAIL_CSV__DELIMITER`` and so on); the CLI's options win."""
+
+    delimiter: str = Field(default=",", description="one character between fields")
+    encoding: str = Field(default="utf-8", description="utf-8 (a byte order mark is fine), latin-1 or ascii")
+    extra_columns: bool = Field(
+        default=False, description="keep columns the contract does not know in bronze instead of rejecting the file"
+    )
+
+
 class StackSettings(BaseModel):
     """Ports, heaps and folders of the native local stack (``RETAIL_STACK__<NAME>``)."""
 
@@ -133,6 +143,7 @@ class Settings(BaseSettings):
         default=Path.home() / ".local/share/retail-platform/inbox", description="CSV batch files waiting for ingest"
     )
     gold_keep_builds: int = Field(default=3, description="published gold builds kept, the current one included")
+    csv: CsvSettings = CsvSettings()
     stack: StackSettings = StackSettings()
 
     @model_validator(mode="after")

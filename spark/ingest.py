@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from retail.contracts import CONTRACTS
+from spark.bronze.csv_header import RFC4180, CsvDialect
 from spark.bronze.job import CsvIngestReport, kafka_source, land_csv, write_batch
 from spark.bronze.transforms import kafka_to_bronze
 from spark.concurrent import run_all
@@ -83,11 +84,12 @@ def ingest_csv(
     landing_root: str,
     bronze_root: str,
     silver: SilverTargets | None = None,
+    dialect: CsvDialect = RFC4180,
 ) -> CsvIngestReport:
     """Copies a local CSV file to the HDFS landing folder and lands every data line in bronze (parsed or not);
     returns the counts. A file already in bronze (same content) is left alone. With ``silver`` targets the file's
     bronze rows then go through silver too, keyed by the same batch id: running it again replaces, never adds."""
-    report = land_csv(spark, source, entity, landing_root=landing_root, bronze_root=bronze_root)
+    report = land_csv(spark, source, entity, landing_root=landing_root, bronze_root=bronze_root, dialect=dialect)
     if silver is None or report.rows == 0:
         return report
     # The batch's counts are silver's last write: once they are there, the file went through silver already.

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from retail.cli.common import console, err_console, fail, load_settings
-from retail.jobs import BATCH_RECORDS, silver_targets, spark_session, start_live, start_stream
+from retail.jobs import BATCH_RECORDS, csv_dialect, silver_targets, spark_session, start_live, start_stream
 
 app = typer.Typer(help="Bronze: raw events plus lineage, Parquet on HDFS.", no_args_is_help=True)
 Master = Annotated[str | None, typer.Option(help="Spark master (default: the configured one), e.g. local[2]")]
@@ -71,13 +71,27 @@ def ingest(
     files: Annotated[list[Path], typer.Argument(help="CSV files, each of one entity", exists=True, dir_okay=False)],
     entity: Annotated[str, typer.Option(help="customers, purchases or clickstream")],
     silver: Annotated[bool, typer.Option("--silver", help="also route the files' rows to silver")] = False,
+    delimiter: Annotated[str | None, typer.Option(help="field separator [default: RETAIL_CSV__DELIMITER or ,]")] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="utf-8, latin-1 or ascii [default: RETAIL_CSV__ENCODING or utf-8]")
+    ] = None,
+    extra_columns: Annotated[
+        bool | None,
+        typer.Option("--extra-columns/--no-extra-columns", help="keep unknown columns in bronze, not reject the file"),
+    ] = None,
     master: Master = None,
 ) -> None:
-    """Land CSV batch files in bronze (and silver), columns matched by the header's names in any order; a file
-    already ingested (same content) adds nothing, one whose header does not fit the entity is rejected (exit 1)."""
+    """Land CSV batch files in bronze (and silver): columns matched by the header's names in any order, event_id
+    optional (named by the entity's identity), RFC 4180 quoting (fields may span lines). A file already ingested
+    (same content) adds nothing; one whose header does not fit the entity, or with a quote never closed, is
+    rejected (exit 1)."""
     from spark.ingest import ingest_csv
 
     settings = load_settings()
+    try:
+        dialect = csv_dialect(settings, delimiter=delimiter, encoding=encoding, extra_columns=extra_columns)
+    except ValueError as err:
+        raise fail(str(err)) from None
     spark = spark_session(settings, "bronze-csv", master)
     targets = silver_targets(settings) if silver else None
     rejected = []
@@ -90,6 +104,7 @@ def ingest(
                 landing_root=settings.lake().landing_csv,
                 bronze_root=settings.lake().bronze_csv,
                 silver=targets,
+                dialect=dialect,
             )
         except ValueError as err:  # an unknown entity, or a header that does not fit it: nothing landed
             err_console.print(f"[red]rejected[/] {err}")
@@ -102,6 +117,7 @@ def ingest(
             console.print(
                 f"{file}: {report.rows:,} rows landed as {report.batch_id}"
                 + (f"; could not parse {problems} (kept raw in bronze)" if problems else "")
+                + (f"; {report.blank_lines:,} blank lines skipped" if report.blank_lines else "")
                 + ("; the file has no data lines" if report.rows == 0 else "")
             )
         for name, counts in (report.silver or {}).items():

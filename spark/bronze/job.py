@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyspark.sql.functions as F
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 
 from retail.contracts import CONTRACTS, Contract
-from spark.bronze.csv_header import read_header
-from spark.bronze.transforms import csv_lines_to_bronze
+from spark.bronze.csv_header import RFC4180, CsvDialect, CsvFileError, read_header
+from spark.bronze.csv_rows import UnbalancedQuoteError, logical_rows
+from spark.bronze.transforms import BLANK_LINE, csv_lines_to_bronze
 from spark.hdfs import Lake, replace_partitions
 
 PARTITIONS = ("entity", "ingest_date", "batch_id")
@@ -52,7 +53,8 @@ def kafka_source(
 
 @dataclass(frozen=True)
 class CsvIngestReport:
-    """What one CSV file gave: rows landed in bronze, and how many of them could not be parsed, by reason."""
+    """What one CSV file gave: rows landed in bronze (blank lines not counted), how many of them could not be
+    parsed, by reason, and the blank lines (kept in bronze, skipped by silver)."""
 
     source: str
     entity: str
@@ -60,6 +62,7 @@ class CsvIngestReport:
     rows: int
     parse_errors: dict[str, int]
     already_ingested: bool = False
+    blank_lines: int = 0
     silver: dict[str, dict[str, int]] | None = None  # silver counts by entity, when the file went through silver
 
     @property
@@ -77,13 +80,23 @@ def file_batch_id(path: Path) -> str:
     return f"csv-{digest.hexdigest()[:20]}"
 
 
-def land_csv(spark: SparkSession, source: Path, entity: str, *, landing_root: str, bronze_root: str) -> CsvIngestReport:
-    """Copies a local CSV file to the HDFS landing folder and lands every data line in bronze (parsed or not), its
-    columns matched to the contract by the header's names; returns the counts. A file already in bronze (same
-    content) is left alone; a header that does not fit the contract raises CsvHeaderError and lands nothing."""
+def land_csv(
+    spark: SparkSession,
+    source: Path,
+    entity: str,
+    *,
+    landing_root: str,
+    bronze_root: str,
+    dialect: CsvDialect = RFC4180,
+) -> CsvIngestReport:
+    """Copies a local CSV file to the HDFS landing folder and lands every data row in bronze (parsed or not), its
+    columns matched to the contract by the header's names, rows as RFC 4180 reads them (a quoted field may span
+    lines; the row is numbered by its first); returns the counts. A file already in bronze (same content) is left
+    alone; a header that does not fit the contract, or a quote never closed, raises CsvFileError and lands
+    nothing."""
     if entity not in CONTRACTS:
         raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(CONTRACTS)}")
-    header = read_header(source, CONTRACTS[entity])  # raises CsvHeaderError before anything lands
+    header = read_header(source, CONTRACTS[entity], dialect)  # raises CsvHeaderError before anything lands
     batch_id = file_batch_id(source)
     lake = Lake(spark)
     batch_glob = f"{bronze_root}/entity={entity}/ingest_date=*/batch_id={batch_id}"
@@ -92,12 +105,11 @@ def land_csv(spark: SparkSession, source: Path, entity: str, *, landing_root: st
         return _report(existing, str(source), entity, batch_id, already_ingested=True)
     landed = f"{landing_root}/{entity}/{batch_id}/{source.name}"
     lake.put(source, landed)
-    raw = spark.read.text(landed)
-    # Text files keep their order within and across splits, so the increasing id orders lines as in the file.
-    lines = raw.withColumn("_order", F.monotonically_increasing_id()).select(
-        "value", F.row_number().over(Window.orderBy("_order")).alias("line_number")
-    )
-    write_batch(csv_lines_to_bronze(lines, CONTRACTS[entity], str(source), header.columns), batch_id, bronze_root)
+    try:
+        rows = logical_rows(spark, landed, dialect)
+    except UnbalancedQuoteError as unbalanced:
+        raise CsvFileError(source, entity, str(unbalanced)) from None
+    write_batch(csv_lines_to_bronze(rows, CONTRACTS[entity], str(source), header, dialect), batch_id, bronze_root)
     if not lake.glob(batch_glob):  # a file without data lines writes no partition at all
         return CsvIngestReport(str(source), entity, batch_id, 0, {})
     written = spark.read.parquet(bronze_root).where((F.col("entity") == entity) & (F.col("batch_id") == batch_id))
@@ -108,5 +120,6 @@ def _report(
     rows: DataFrame, source: str, entity: str, batch_id: str, already_ingested: bool = False
 ) -> CsvIngestReport:
     counts = {r["parse_error"]: r["n"] for r in rows.groupBy("parse_error").agg(F.count("*").alias("n")).collect()}
+    blank = counts.pop(BLANK_LINE, 0)
     errors = {k: v for k, v in counts.items() if k is not None}
-    return CsvIngestReport(source, entity, batch_id, sum(counts.values()), errors, already_ingested)
+    return CsvIngestReport(source, entity, batch_id, sum(counts.values()), errors, already_ingested, blank)

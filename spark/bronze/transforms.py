@@ -7,6 +7,7 @@ import pyspark.sql.functions as F
 from pyspark.sql import Column, DataFrame
 
 from retail.contracts import CONTRACTS, Contract
+from spark.bronze.csv_header import RFC4180, CsvDialect, Header
 
 KAFKA_BRONZE_COLUMNS = (
     "entity",
@@ -20,6 +21,7 @@ KAFKA_BRONZE_COLUMNS = (
     "ingest_date",
 )
 CORRUPT_COLUMN = "_corrupt_record"
+BLANK_LINE = "blank_line"  # kept in bronze as it was read; not a record, so silver skips it
 
 
 def entity_of_topic(topic: Column, prefix: str = "") -> Column:
@@ -52,30 +54,51 @@ def raw_schema(contract: Contract, columns: tuple[str, ...] | None = None) -> st
     """Returns the DDL of a contract's record with every field (or ``columns``, in that order) read as a raw string,
     plus the corrupt-record column (for CSV lines here, and JSON payloads in silver)."""
     names = contract.names if columns is None else columns
-    return ", ".join([*(f"`{name}` string" for name in names), f"`{CORRUPT_COLUMN}` string"])
+    return ", ".join([*(f"`{_quoted(name)}` string" for name in names), f"`{CORRUPT_COLUMN}` string"])
+
+
+def _quoted(name: str) -> str:
+    return name.replace("`", "``")
 
 
 def csv_lines_to_bronze(
-    lines: DataFrame, contract: Contract, source_file: str, columns: tuple[str, ...] | None = None
+    rows: DataFrame,
+    contract: Contract,
+    source_file: str,
+    header: Header | None = None,
+    dialect: CsvDialect = RFC4180,
 ) -> DataFrame:
-    """Returns one bronze row per data line of a CSV file (``lines`` has ``value`` and ``line_number``; line 1 is
-    the header, whose ``columns`` give the file's column order, default the contract's): the contract's columns as
-    raw strings (null for an optional column the file lacks), the raw line, its lineage and what kept it from
-    parsing (``parse_error``: ragged_row, invalid_utf8 or blank_line; null when it parsed)."""
-    columns = contract.names if columns is None else columns
-    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
-    parsed = F.from_csv(F.col("value"), raw_schema(contract, columns), options)
+    """Returns one bronze row per data row of a CSV file (``rows`` has ``value`` and ``line_number``; line 1 is
+    the header, which gives the file's column order, default the contract's): the contract's columns as raw strings
+    (null for an optional column the file lacks), the columns the contract does not know (``extra``, a map; null
+    when there are none), the raw row, its lineage and what kept it from parsing (``parse_error``: ragged_row,
+    invalid_utf8 or blank_line; null when it parsed). Fields are read as RFC 4180 says, with the dialect's
+    delimiter."""
+    header = header or Header(contract.names)
+    options = {
+        "mode": "PERMISSIVE",
+        "columnNameOfCorruptRecord": CORRUPT_COLUMN,
+        "sep": dialect.delimiter,
+        "quote": '"',
+        "escape": '"',  # RFC 4180: a quote inside a quoted field is doubled
+    }
+    parsed = F.from_csv(F.col("value"), raw_schema(contract, header.columns), options)
     is_blank = F.trim(F.col("value")) == ""
     is_ragged = parsed[CORRUPT_COLUMN].isNotNull()
     is_bad_utf8 = ~F.is_valid_utf8(F.col("value"))
+    extra = F.create_map(*(x for n in header.extra for x in (F.lit(n), parsed[n]))) if header.extra else None
     ingested_at = F.current_timestamp()
-    return lines.where(F.col("line_number") > 1).select(
+    return rows.where(F.col("line_number") > 1).select(
         F.lit(contract.entity).alias("entity"),
-        *((parsed[name] if name in columns else F.lit(None).cast("string")).alias(name) for name in contract.names),
+        *(
+            (parsed[name] if name in header.columns else F.lit(None).cast("string")).alias(name)
+            for name in contract.names
+        ),
+        (extra if extra is not None else F.lit(None).cast("map<string,string>")).alias("extra"),
         F.col("value").alias("raw_line"),
         F.lit(source_file).alias("source_file"),
         F.col("line_number"),
-        F.when(is_blank, "blank_line")
+        F.when(is_blank, BLANK_LINE)
         .when(is_bad_utf8, "invalid_utf8")
         .when(is_ragged, "ragged_row")
         .alias("parse_error"),

@@ -13,7 +13,7 @@ from pyspark.sql import Column, DataFrame
 
 from retail.contracts import CLICKSTREAM, CUSTOMERS, PURCHASES, Contract
 from retail.contracts.base import EVENT_NAMESPACE, IDENTITY_SEPARATOR
-from spark.bronze.transforms import CORRUPT_COLUMN, raw_schema
+from spark.bronze.transforms import BLANK_LINE, CORRUPT_COLUMN, raw_schema
 
 OVERSIZED_CHARS = 4096  # no legitimate text field comes near this; a bigger one is a producer bug or an attack
 FUTURE_TOLERANCE = "INTERVAL 1 DAY"  # clock skew we accept between producers and the platform
@@ -23,10 +23,14 @@ SOURCE_ERROR = "source_error"  # why a source row could not even be read as a re
 
 
 def csv_records(bronze_csv: DataFrame, contract: Contract) -> DataFrame:
-    """Returns one Kafka-shaped bronze row per CSV bronze row: its fields as a JSON object (the raw line when it
-    did not parse, with the reason in ``source_error``), lineage topic = the file, partition 0, offset = line."""
-    fields = F.to_json(F.struct(*(F.col(n) for n in contract.names)))  # empty CSV fields are null: left out
-    return bronze_csv.select(
+    """Returns one Kafka-shaped bronze row per CSV bronze row that is not a blank line: its fields, surrounding
+    whitespace trimmed, as a JSON object (the raw line when it did not parse, with the reason in
+    ``source_error``), lineage topic = the file, partition 0, offset = line. Columns the contract does not know
+    (bronze's ``extra``) stay in bronze."""
+    # Empty CSV fields are null and left out of the object; a blank one stays "" (an empty key is its own reason).
+    trimmed = (F.regexp_replace(F.col(n), r"^\s+|\s+$", "").alias(n) for n in contract.names)
+    fields = F.to_json(F.struct(*trimmed))
+    return bronze_csv.where(~F.col("parse_error").eqNullSafe(BLANK_LINE)).select(
         F.col("entity"),
         F.when(F.col("parse_error").isNull(), fields).otherwise(F.col("raw_line")).cast("binary").alias("value"),
         F.col("source_file").alias("topic"),
