@@ -9,13 +9,13 @@ import random
 import pytest
 
 from retail.contracts import CUSTOMERS
-from spark.bronze.csv_header import CsvDialect, CsvFileError
+from spark.bronze.csv_header import RFC4180, CsvDialect, CsvFileError
 from spark.bronze.job import land_csv
 
 HEADER = "customer_id,name,email,country,signup_date"  # a shop's export: the seed's order, no event_id
 
 
-def land(spark, tmp_path, content: bytes, dialect: CsvDialect = CsvDialect()):
+def land(spark, tmp_path, content: bytes, dialect: CsvDialect = RFC4180):
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "export-customers.csv"
     path.write_bytes(content)
