@@ -62,12 +62,13 @@ def produce_events(
 
 @task(retries=1, timeout_seconds=900, cache_policy=NO_CACHE)
 def write_csv_batch(count: int, seed: int, bad_fraction: float, start_days_ago: int, inbox: Path) -> list[str]:
-    """Writes ``count`` generated events as one CSV file per entity into ``inbox``; returns the files."""
+    """Writes ``count`` generated events as one CSV file per entity into ``inbox``, as a shop exports them (no
+    event_id, columns in its own order, UTC offsets, names over two lines); returns the files."""
     from retail.generator import generate
     from retail.generator.csv_files import write_csv
 
     records = itertools.islice(generate(_config(seed, bad_fraction, start_days_ago)), count)
-    files, _ = write_csv(records, inbox, f"batch-{seed}")
+    files, _ = write_csv(records, inbox, f"batch-{seed}", shuffle_seed=seed, event_ids=False, quirks_seed=seed)
     return [str(f) for f in files]
 
 

@@ -93,12 +93,26 @@ def csv_files(
     bad_kinds: BadKinds = ALL_KINDS,
     stem: Annotated[str, typer.Option(help="file name prefix")] = "batch",
     shuffle_columns: Annotated[bool, typer.Option(help="each entity's columns in a shuffled order")] = False,
+    event_ids: Annotated[
+        bool, typer.Option("--event-ids/--no-event-ids", help="write the event_id column (exports have none)")
+    ] = True,
+    export_quirks: Annotated[
+        bool, typer.Option(help="UTC offsets on some timestamps, some names over two lines (quoted)")
+    ] = False,
 ) -> None:
-    """Write generated events as one CSV file per entity, plus a ledger of file and line per record."""
+    """Write generated events as one CSV file per entity, plus a ledger of file and line per record; with
+    --no-event-ids --shuffle-columns --export-quirks, as a shop's export would look."""
     from retail.generator.csv_files import write_csv
 
     records = itertools.islice(generate(_config(seed, bad_fraction, bad_kinds)), count)
-    files, lines = write_csv(records, out, stem, shuffle_seed=seed if shuffle_columns else None)
+    files, lines = write_csv(
+        records,
+        out,
+        stem,
+        shuffle_seed=seed if shuffle_columns else None,
+        event_ids=event_ids,
+        quirks_seed=seed if export_quirks else None,
+    )
     ledger = out / f"{stem}-ledger.jsonl"
     ledger.write_text("".join(json.dumps(asdict(line)) + "\n" for line in lines))
     console.print(f"wrote {len(lines):,} records to {', '.join(str(f) for f in files)}; ledger {ledger}")

@@ -62,14 +62,23 @@ def parse_payload(bronze: DataFrame, contract: Contract) -> DataFrame:
 def typed(parsed: DataFrame, contract: Contract) -> DataFrame:
     """Adds the contract's columns, each cast from its raw string to its contract type (null when it does not
     cast), the event id named by the identity when the payload has none, and ``payload_hash``: a hash of those
-    typed values, equal for an exact re-send whether it came from Kafka or a CSV file (with or without event ids),
-    different for a conflicting one."""
+    typed values, equal for an exact re-send whether it came from Kafka or a CSV file (with or without event ids,
+    whitespace folded), different for a conflicting one."""
     casts = [F.expr(f"try_cast(raw.`{n}` AS {t})").alias(n) for n, t in _types(contract)]
     return (
         parsed.select("*", *casts)
         .withColumn("event_id", F.coalesce(F.col("event_id"), derived_event_id(contract)))
-        .withColumn("payload_hash", F.sha2(F.to_json(F.struct(*(F.col(n) for n, _ in _types(contract)))), 256))
+        .withColumn("payload_hash", F.sha2(F.to_json(F.struct(*_comparable(contract))), 256))
     )
+
+
+def _comparable(contract: Contract) -> list[Column]:
+    """The typed values as an exact re-send is compared: text with its whitespace folded (a name an export broke
+    over two lines is the same name; silver folds it too)."""
+    return [
+        (F.regexp_replace(F.trim(F.col(n)), r"\s+", " ") if t == "string" else F.col(n)).alias(n)
+        for n, t in _types(contract)
+    ]
 
 
 def derived_event_id(contract: Contract) -> Column:

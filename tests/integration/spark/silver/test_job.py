@@ -12,7 +12,8 @@ import sys
 import time
 from collections import Counter, defaultdict
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pyspark.sql.functions as F
@@ -22,6 +23,7 @@ from retail.cassandra import SALES_PER_MINUTE, TABLE_OF_ENTITY, CassandraTarget
 from retail.contracts import CONTRACTS
 from retail.generator import GeneratorConfig, generate
 from retail.generator.csv_files import write_csv
+from retail.gold import build_gold
 from retail.jobs import silver_targets, start_serving, start_stream
 from retail.kafka import ensure_topics, produce, read_ledger
 from retail.lake import STREAM_QUERY
@@ -127,10 +129,62 @@ def test_csv_files_go_through_the_same_silver(isolated, spark, tmp_path):
     assert_matches_ledger(spark, isolated, records, kind_at, CSV_REASON)
 
 
+def test_a_shops_export_without_event_ids_gives_the_generators_events_and_gold(isolated, spark, tmp_path):
+    """Files in the seed's column order, no event_id, UTC offsets and names over two lines: silver holds each
+    accepted event under the id the generator gave it, with its values; gold's figures equal a recomputation from
+    the generator's own records."""
+    records = records_of(3000, seed=26)
+    files, lines = write_csv(records, tmp_path, "export", event_ids=False, quirks_seed=26)
+    assert b"event_id" not in files[0].read_bytes().splitlines()[0]
+    roots = {"landing_root": isolated.lake().landing_csv, "bronze_root": isolated.lake().bronze_csv}
+    by_entity = {f.name.removesuffix(".csv").removeprefix("export-"): f for f in files}
+    opened = [line for line in by_entity["customers"].read_bytes().splitlines() if line.count(b'"') % 2]
+    assert opened, "no customer's name over two lines: the quirks were not written"
+    for entity in CONTRACTS:
+        ingest_csv(spark, by_entity[entity], entity, **roots, silver=silver_targets(isolated))
+
+    assert_matches_ledger(spark, isolated, records, {(ln.file, 0, ln.line_number): ln.kind for ln in lines}, CSV_REASON)
+    accepted = [r for r in records if r.kind in ACCEPTED]
+    purchases = spark.read.parquet(isolated.lake().silver("purchases")).collect()
+    customers = spark.read.parquet(isolated.lake().silver("customers")).collect()
+    assert {r.event_id for e in CONTRACTS for r in spark.read.parquet(isolated.lake().silver(e)).collect()} == {
+        r.event_id for r in accepted
+    }
+    sent = {r.event_id: r.payload for r in accepted}
+    assert {p.event_id: (p.purchase_date, p.total_amount) for p in purchases} == {
+        p.event_id: (_utc(sent[p.event_id]["purchase_date"]), _amount(sent[p.event_id])) for p in purchases
+    }
+    assert {c.event_id: c.name for c in customers} == {c.event_id: sent[c.event_id]["name"] for c in customers}
+
+    build = build_gold(isolated.model_copy(update={"gold_path": tmp_path / "gold"}))
+
+    bought = [r.payload for r in accepted if r.entity == "purchases"]
+    orders = Counter(p["customer_id"] for p in bought)
+    signed_up = [r.payload["customer_id"] for r in accepted if r.entity == "customers"]
+    assert build.headline["revenue"] == sum(_amount(p) for p in bought)
+    assert build.headline["orders"] == len(bought)
+    assert build.headline["orders_per_customer"] == dict(orders)
+    assert build.headline["customers_per_segment"] == dict(Counter(_segment(orders.get(c, 0)) for c in signed_up))
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC).replace(tzinfo=None)
+
+
+def _amount(purchase: dict) -> Decimal:
+    return (Decimal(str(purchase["price"])) * purchase["quantity"]).quantize(Decimal("0.01"))
+
+
+def _segment(orders: int) -> str:
+    return "No Purchases" if orders == 0 else "One-time" if orders == 1 else "Regular" if orders < 5 else "Frequent"
+
+
 def test_csv_ingest_racing_the_stream_with_the_same_events_lands_each_event_once(isolated, spark, tmp_path):
     records = [r for r in records_of(6000, seed=25) if r.kind == "valid"]
     send(isolated, records, tmp_path / "ledger.jsonl")
-    files, _ = write_csv(records, tmp_path, "race")
+    # The files as a shop exports them: no event ids (silver names each event by its identity), offsets, names
+    # over two lines. The same events through Kafka and CSV must still be recognised as the same events.
+    files, _ = write_csv(records, tmp_path, "race", event_ids=False, quirks_seed=25)
     roots = {"landing_root": isolated.lake().landing_csv, "bronze_root": isolated.lake().bronze_csv}
     by_entity = {f.name.removesuffix(".csv").removeprefix("race-"): f for f in files}
 
