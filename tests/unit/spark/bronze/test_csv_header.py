@@ -4,7 +4,7 @@ a missing, unknown or repeated column, or no header at all, rejects the whole fi
 import pytest
 
 from retail.contracts import CLICKSTREAM, CUSTOMERS
-from spark.bronze.csv_header import CsvHeaderError, read_header
+from spark.bronze.csv_header import CsvDialect, CsvHeaderError, read_header
 from spark.bronze.job import land_csv
 
 ROW = ("e1", "C1", "Ann", "ann@example.com", "DE", "2026-01-01T00:00:00Z")  # in the contract's order
@@ -19,6 +19,7 @@ ROW = ("e1", "C1", "Ann", "ann@example.com", "DE", "2026-01-01T00:00:00Z")  # in
             ("email", "name", "country", "signup_date", "customer_id", "event_id"),
         ),
         ("\ufeffevent_id,customer_id,name,email,country,signup_date", CUSTOMERS.names),
+        ("customer_id,name,email,country,signup_date", CUSTOMERS.names[1:]),  # a shop's export: no event_id
     ],
 )
 def test_a_header_in_any_order_and_case_is_taken_by_name(tmp_path, first_line, columns):
@@ -86,3 +87,28 @@ def test_a_rejected_file_lands_nothing(spark, tmp_path):
         land_csv(spark, path, "customers", landing_root=f"{lake}/landing", bronze_root=f"{lake}/bronze")
 
     assert not (tmp_path / "lake").exists()
+
+
+def test_unknown_columns_pass_when_the_dialect_keeps_them(tmp_path):
+    path = tmp_path / "export-customers.csv"
+    path.write_text("customer_id,Loyalty Tier,name,email,country,signup_date\n")
+
+    header = read_header(path, CUSTOMERS, CsvDialect(extra_columns=True))
+
+    assert header.extra == ("loyalty tier",) and header.columns[1] == "loyalty tier"
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "encoding"), [(",,", "utf-8"), ('"', "utf-8"), (",", "cp1252"), (",", "klingon")]
+)
+def test_a_dialect_that_cannot_be_read_is_refused_at_once(delimiter, encoding):
+    with pytest.raises(ValueError, match=r"delimiter|encoding"):
+        CsvDialect(delimiter=delimiter, encoding=encoding)
+
+
+def test_a_file_of_another_delimiter_says_so(tmp_path):
+    path = tmp_path / "export-customers.csv"
+    path.write_text("customer_id;name;email;country;signup_date\n")
+
+    with pytest.raises(CsvHeaderError, match="not ','-separated"):
+        read_header(path, CUSTOMERS)
