@@ -3,9 +3,9 @@
 Spark splits a text file into byte ranges read in parallel, one partition each. A line's number is its position in
 its partition plus the lines of the partitions before it (one small aggregate, collected on the driver). RFC 4180
 lets a quoted field hold line breaks: a row then spans several physical lines, and only lines with an odd number of
-quote characters open or close such a field. Those few lines are collected on the driver, which pairs them into the
-line ranges of multi-line rows; only lines in such a range are grouped back into one row (line breaks become
-a newline), numbered by their first line. Everything else stays where Spark read it.
+quote characters open or close such a field. Those few lines come to the driver in the same pass, which pairs them
+into the line ranges of multi-line rows; only lines in such a range are grouped back into one row (line breaks
+become a newline), numbered by their first line. Everything else stays where Spark read it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class _Part:
     index: int
     lines: int
     start: int
-    odd: int
+    odd: list[int]  # positions (within the split) of lines with an odd number of quotes
 
 
 def logical_rows(spark: SparkSession, path: str, dialect: CsvDialect = RFC4180) -> DataFrame:
@@ -45,11 +45,16 @@ def logical_rows(spark: SparkSession, path: str, dialect: CsvDialect = RFC4180) 
         F.input_file_block_start().alias("_start"),
     )
     odd = _quote_count(F.col("value")) % 2 == 1
+    # One pass: each split's line count, where it starts in the file, and its lines that open or close a field.
     parts = sorted(
         (
             _Part(r["_part"], r["lines"], r["start"], r["odd"])
             for r in lines.groupBy("_part")
-            .agg(F.count("*").alias("lines"), F.min("_start").alias("start"), F.sum(odd.cast("int")).alias("odd"))
+            .agg(
+                F.count("*").alias("lines"),
+                F.min("_start").alias("start"),
+                F.collect_list(F.when(odd, F.col("_position"))).alias("odd"),
+            )
             .collect()
         ),
         key=lambda p: p.start,  # byte ranges in file order
@@ -61,9 +66,9 @@ def logical_rows(spark: SparkSession, path: str, dialect: CsvDialect = RFC4180) 
         first_line[part.index], before = before, before + part.lines
     first = F.element_at(F.create_map(*(F.lit(x) for kv in first_line.items() for x in kv)), F.col("_part"))
     numbered = lines.select("value", (first + F.col("_position")).cast("long").alias("line_number"))
-    if not any(p.odd for p in parts):
+    opening_and_closing = sorted(first_line[p.index] + position for p in parts for position in p.odd)
+    if not opening_and_closing:
         return numbered  # no quoted field spans lines: every line is a row
-    opening_and_closing = sorted(r.line_number for r in numbered.where(odd).select("line_number").collect())
     spans = _multi_line_spans(opening_and_closing)
     members = spark.createDataFrame(
         [(line, start) for start, end in spans for line in range(start, end + 1)], "line_number long, _row long"
