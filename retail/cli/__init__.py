@@ -1,6 +1,6 @@
 """The ``retail`` command line: the local stack, the event sources, bronze, silver, gold and the smoke run."""
 
-from retail.cli import bronze, deploy, doctor, generate, gold, pipeline, stack
+from retail.cli import bronze, chaos, deploy, doctor, generate, gold, pipeline, stack
 from retail.cli.common import app
 
 app.add_typer(stack.app, name="stack")
@@ -10,6 +10,7 @@ app.add_typer(gold.app, name="gold")
 app.command()(stack.smoke)
 app.command()(deploy.deploy)
 app.command()(doctor.doctor)
+app.command()(chaos.chaos)
 app.command()(pipeline.pipeline)
 app.command()(pipeline.cql)
 app.command()(generate.topics)
