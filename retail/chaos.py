@@ -3,11 +3,12 @@ of bronze, silver and Cassandra against the producer ledgers: events lost, dupli
 sent) must all be 0.
 
 A trial has lake folders, topics and a keyspace of its own. The live stream (`retail bronze stream --silver`: the
-serving query and the exactly-once bronze/silver query) runs in a process group of its own, and the producer
-(`retail generate kafka --rate R`) in another. A fault acts on a process by the pid the stack keeps (kill -9, or
-SIGSTOP then SIGCONT for a node that hangs), and the stack manager restarts what was killed. Like the supervisor,
-the trial restarts the stream whenever it has died. A fault's resume time runs from the fault to the first
-micro-batch the stream commits after it.
+serving query and the exactly-once bronze/silver query) runs in a process group of its own, and, once it runs, the
+producer (`retail generate kafka --rate R`) in another, sending until every fault has been injected and the stream
+resumed; then it is stopped as a user stops it (SIGTERM: what Kafka never answered is in its ledger as unknown). A
+fault acts on a process by the pid the stack keeps (kill -9, or SIGSTOP then SIGCONT for a node that hangs), and
+the stack manager restarts what was killed. Like the supervisor, the trial restarts the stream whenever it has
+died. A fault's resume time runs from the fault to the first micro-batch the stream commits after it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from urllib.parse import urlparse
 from retail.settings import Settings
 
 COMMIT_DEADLINE_S = 600.0  # the longest a trial waits for the stream to commit again after a fault
+FLOW_S = 10.0  # events flow this long through a running stream before each fault, and after the last
+RUNNING = b"bronze stream running"  # what `retail bronze stream` prints once its queries run
 
 
 @dataclass
@@ -65,7 +68,7 @@ class Outcome:
 class Trial:
     """One fault's run: its own topics, lake and keyspace; the live stream and the producer as processes."""
 
-    def __init__(self, settings: Settings, work: Path, *, events: int, rate: int) -> None:
+    def __init__(self, settings: Settings, work: Path, *, rate: int) -> None:
         run = uuid.uuid4().hex[:8]
         self.settings = settings.model_copy(
             update={
@@ -74,7 +77,7 @@ class Trial:
                 "cassandra_keyspace": f"chaos{run}",
             }
         )
-        self.work, self.events, self.rate = work / run, events, rate
+        self.work, self.rate = work / run, rate
         self.work.mkdir(parents=True, exist_ok=True)
         self.stream: subprocess.Popen | None = None
         self.producer: subprocess.Popen | None = None
@@ -125,12 +128,30 @@ class Trial:
             os.killpg(self.stream.pid, signal.SIGKILL)
             self.stream.wait()
 
+    def wait_stream_running(self) -> None:
+        """Waits until the stream (started or restarted last) says its queries run."""
+        deadline = time.monotonic() + COMMIT_DEADLINE_S
+        log = self.work / "stream.log"
+        while log.read_bytes().count(RUNNING) < self.restarts + 1:
+            self.keep_stream_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the stream did not start in {COMMIT_DEADLINE_S:.0f} s; see {log}")
+            time.sleep(0.5)
+
     def start_producer(self) -> None:
-        """Sends the trial's events (same seed every time: a second start re-sends the same events)."""
+        """Sends events at the trial's rate until stopped (same seed every time: a second start re-sends the same
+        events from the first)."""
         ledger = self.work / f"ledger-{len(self.ledgers)}.jsonl"
         self.ledgers.append(ledger)
-        args = ["generate", "kafka", "--count", str(self.events), "--rate", str(self.rate), "--seed", "7"]
+        args = ["generate", "kafka", "--duration", "7200", "--rate", str(self.rate), "--seed", "7"]
         self.producer = self._spawn("producer", *args, "--ledger", str(ledger))
+
+    def stop_producer(self) -> None:
+        """Stops the producer as a user does (SIGTERM): its ledger is complete, unanswered records as unknown."""
+        assert self.producer is not None
+        if self.producer.poll() is None:
+            os.killpg(self.producer.pid, signal.SIGTERM)
+        self.producer.wait(timeout=120)
 
     def committed(self) -> int:
         """Returns the number of micro-batches the exactly-once query committed (0 before the first)."""
@@ -152,13 +173,6 @@ class Trial:
             time.sleep(0.5)
         return time.monotonic() - began
 
-    def wait_for_producer(self) -> None:
-        """Waits until the producer has sent everything (restarting the stream meanwhile when it dies)."""
-        assert self.producer is not None
-        while self.producer.poll() is None:
-            self.keep_stream_alive()
-            time.sleep(0.5)
-
     def wait_caught_up(self) -> None:
         """Waits until the stream has read everything in Kafka and committed it."""
         from retail.stream_status import stream_status
@@ -169,7 +183,7 @@ class Trial:
             try:
                 if stream_status(self.settings).total_lag == 0:
                     return
-            except Exception:  # noqa: BLE001, S110 (a node still recovering: ask again)
+            except Exception:  # noqa: BLE001 (a node still recovering: ask again)
                 pass
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the stream did not catch up in {COMMIT_DEADLINE_S:.0f} s; see {self.work}")
@@ -197,6 +211,7 @@ def kill_stream(trial: Trial, round_: int) -> float:
     began = time.monotonic()
     trial.kill_stream()
     trial.start_stream()
+    trial.restarts += 1
     return trial.wait_for_commit(after, began)
 
 
@@ -220,10 +235,7 @@ def _stop_service(name: str, seconds: float) -> Callable[[Trial, int], float]:
         began = time.monotonic()
         proc.suspend()
         try:
-            end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                trial.keep_stream_alive()
-                time.sleep(0.5)
+            _flow(trial, seconds)
         finally:
             proc.resume()
         return trial.wait_for_commit(after, began)
@@ -255,26 +267,28 @@ FAULTS: dict[str, Callable[[Trial, int], float]] = {
 }
 
 
-def run_fault(settings: Settings, work: Path, fault: str, *, rounds: int, events: int, rate: int) -> Outcome:
-    """Sends ``events`` at ``rate`` through the live stream, injects ``fault`` ``rounds`` times while they flow
-    (spread over the sending time), lets the stream catch up and reconciles every layer."""
-    inject = FAULTS[fault]
-    trial = Trial(settings, work, events=events, rate=rate)
-    outcome = Outcome(fault, rounds)
+def run_fault(settings: Settings, work: Path, fault: str, *, rounds: int, rate: int) -> Outcome:
+    """Sends events at ``rate`` through the live stream, injects ``fault`` ``rounds`` times while they flow (each
+    after the stream has committed for a while), stops sending once the stream resumed from the last, lets it catch
+    up and reconciles every layer."""
     from retail.jobs import silver_targets
     from retail.kafka import ensure_topics
 
+    inject = FAULTS[fault]
+    trial = Trial(settings, work, rate=rate)
+    outcome = Outcome(fault, rounds)
     ensure_topics(trial.settings)
     silver_targets(trial.settings)  # keyspace and tables ready before the stream's first batch
     trial.start_stream()
     try:
+        trial.wait_stream_running()
         trial.start_producer()
-        trial.wait_for_commit(-1, time.monotonic())
-        sending_s = events / rate
         for round_ in range(rounds):
-            time.sleep(max(0.0, sending_s / (rounds + 1) - 1))
+            trial.wait_for_commit(trial.committed(), time.monotonic())
+            _flow(trial, FLOW_S)
             outcome.resume_s.append(round(inject(trial, round_), 1))
-        trial.wait_for_producer()
+        _flow(trial, FLOW_S)
+        trial.stop_producer()
         trial.wait_caught_up()
     finally:
         trial.stop_stream()
@@ -282,7 +296,31 @@ def run_fault(settings: Settings, work: Path, fault: str, *, rounds: int, events
             os.killpg(trial.producer.pid, signal.SIGKILL)
     outcome.stream_restarts = trial.restarts
     outcome.produced, outcome.layers = reconcile(trial.settings, trial.ledgers)
+    _remove(trial.settings)
     return outcome
+
+
+def _remove(settings: Settings) -> None:
+    """Removes a trial's topics, keyspace and lake folders (its ledgers and logs stay in its work folder)."""
+    from retail.connections import cassandra_cluster, kafka_admin, webhdfs
+    from retail.contracts import CONTRACTS
+
+    topics = [settings.kafka_topic_prefix + c.topic for c in CONTRACTS.values()]
+    for done in kafka_admin(settings).delete_topics(topics).values():
+        done.result(timeout=60)
+    cluster = cassandra_cluster(settings)
+    try:
+        cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {settings.cassandra_keyspace}", timeout=120)
+    finally:
+        cluster.shutdown()
+    webhdfs(settings).rm(urlparse(settings.lake_uri()).path, recursive=True)
+
+
+def _flow(trial: Trial, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        trial.keep_stream_alive()
+        time.sleep(0.5)
 
 
 def reconcile(settings: Settings, ledgers: list[Path]) -> tuple[int, dict[str, Reconciliation]]:
@@ -345,9 +383,10 @@ def _silver(settings: Settings) -> Counter:
 
 
 def _cassandra(settings: Settings) -> Counter:
-    from retail.cassandra import TABLE_OF_ENTITY, CassandraTarget
+    from retail.cassandra import TABLE_OF_ENTITY
+    from retail.connections import cassandra_cluster
 
-    cluster = CassandraTarget.from_settings(settings).connect()
+    cluster = cassandra_cluster(settings)
     try:
         session = cluster.connect(settings.cassandra_keyspace)
         return Counter(

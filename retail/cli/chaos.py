@@ -23,8 +23,7 @@ def chaos(
     rounds: Annotated[
         int | None, typer.Option(help="times each fault is injected [default: 6 stream kills, 5 Kafka kills, else 1]")
     ] = None,
-    events: Annotated[int, typer.Option(help="events each fault's run sends")] = 60_000,
-    rate: Annotated[int, typer.Option(help="events per second")] = 1000,
+    rate: Annotated[int, typer.Option(help="events per second, sent until every fault is injected and resumed")] = 1000,
     work: Annotated[Path | None, typer.Option(help="folder for ledgers and logs [default: a temporary one]")] = None,
 ) -> None:
     """Inject faults into the running stack while events flow through the live stream (kill -9 of the stream, the
@@ -40,8 +39,8 @@ def chaos(
     outcomes = []
     for name in faults:
         times = rounds or DEFAULT_ROUNDS.get(name, 1)
-        console.log(f"{name}: {events:,} events at {rate:,}/s, {times} fault(s) ...")
-        outcome = run_fault(settings, folder, name, rounds=times, events=events, rate=rate)
+        console.log(f"{name}: events at {rate:,}/s, {times} fault(s) ...")
+        outcome = run_fault(settings, folder, name, rounds=times, rate=rate)
         console.log(f"{name}: {'clean' if outcome.clean else 'NOT CLEAN'} (resume s {outcome.resume_s})")
         outcomes.append(outcome)
     table = Table(

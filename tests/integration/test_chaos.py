@@ -13,9 +13,9 @@ pytestmark = pytest.mark.integration
     [("stream-kill", 2), ("producer-kill", 1), ("kafka-kill", 1), ("cassandra-stop-45s", 1)],
 )
 def test_a_fault_under_load_loses_doubles_and_invents_nothing(stack_settings, tmp_path, fault, rounds):
-    outcome = run_fault(stack_settings, tmp_path, fault, rounds=rounds, events=8000, rate=400)
+    outcome = run_fault(stack_settings, tmp_path, fault, rounds=rounds, rate=300)
 
-    assert outcome.produced >= 8000 and len(outcome.resume_s) == rounds
+    assert outcome.produced > 3000 and len(outcome.resume_s) == rounds
     assert {layer: vars(r) for layer, r in outcome.layers.items()} == {
         layer: {"lost": 0, "duplicated": 0, "phantom": 0} for layer in ("bronze", "silver", "cassandra")
     }
