@@ -191,18 +191,18 @@ class Trial:
 
 
 def _stack_process(settings: Settings, name: str):
-    from retail.stack.manager import StackManager
+    from retail.stack.manager import Stack
 
-    proc = StackManager(settings).process(name)
+    proc = Stack(settings).process(name)
     if proc is None:
         raise RuntimeError(f"{name} is not running: start the stack first (`./run stack up`)")
     return proc
 
 
 def _restart_stack(settings: Settings) -> None:
-    from retail.stack.manager import StackManager
+    from retail.stack.manager import Stack
 
-    StackManager(settings).up(report=lambda _: None, fetch=False)
+    Stack(settings).up(report=lambda _: None, fetch=False)
 
 
 def kill_stream(trial: Trial, round_: int) -> float:
