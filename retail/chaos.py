@@ -306,7 +306,8 @@ def _remove(settings: Settings) -> None:
     from retail.contracts import CONTRACTS
 
     topics = [settings.kafka_topic_prefix + c.topic for c in CONTRACTS.values()]
-    for done in kafka_admin(settings).delete_topics(topics).values():
+    admin = kafka_admin(settings)  # held until the deletions are done: a collected client cancels them
+    for done in admin.delete_topics(topics).values():
         done.result(timeout=60)
     cluster = cassandra_cluster(settings)
     try:
