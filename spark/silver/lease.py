@@ -5,6 +5,11 @@ batches before it left.
 The lease is a small file beside the silver state, created only if absent (an atomic step on HDFS and on a local
 filesystem). Its holder renews it every few seconds; a holder that died (kill -9) stops renewing, and the lease
 expires after ``ttl_s``. A second writer waits for it, then is refused with a message naming the holder.
+
+A renewal that fails (HDFS recovering from a lost DataNode, say) is tried again at the next tick; a holder that
+could not renew for ``ttl_s`` may have lost the lease to another writer, so its batch fails with LeaseLostError
+(the stream replays it: outputs are idempotent). A lease file nobody can read for ``ttl_s`` (a renewal that died
+half-written) is taken over like an expired one.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 
@@ -27,6 +33,16 @@ LEASE_FILE = "_writer.lease"
 
 class SilverBusyError(RuntimeError):
     """Another writer held silver for longer than this one would wait."""
+
+
+class LeaseLostError(RuntimeError):
+    """The holder could not renew its lease for longer than it lasts: another writer may have taken it."""
+
+
+@dataclass
+class _Renewal:
+    last_ok: float
+    error: BaseException | None = None
 
 
 class Lease:
@@ -43,10 +59,16 @@ class Lease:
         token = uuid.uuid4().hex
         began = time.monotonic()
         content = partial(self._content, token, what, datetime.now(UTC).isoformat(timespec="seconds"))
+        unreadable_since = None
         while not self.lake.create_exclusive(self.uri, content()):
             holder = self.holder()
             if holder is not None and holder["expires_at"] < time.time():
                 self.lake.delete(self.uri)  # its holder stopped renewing it: it died
+                continue
+            unreadable_since = (unreadable_since or time.monotonic()) if holder is None else None
+            if unreadable_since is not None and time.monotonic() - unreadable_since > self.ttl_s:
+                self.lake.delete(self.uri)  # a renewal died half-written, and nobody renewed it since
+                unreadable_since = None
                 continue
             if time.monotonic() - began > wait_s:
                 raise SilverBusyError(
@@ -54,8 +76,8 @@ class Lease:
                     f"(or stop it), then run again; a holder that died frees it within {self.ttl_s:.0f} s"
                 )
             time.sleep(poll_s)
-        stop = threading.Event()
-        renewer = threading.Thread(target=self._renew, args=(content, stop), name="silver-lease", daemon=True)
+        stop, renewal = threading.Event(), _Renewal(time.monotonic())
+        renewer = threading.Thread(target=self._renew, args=(content, stop, renewal), name="silver-lease", daemon=True)
         renewer.start()
         try:
             yield
@@ -64,6 +86,11 @@ class Lease:
             renewer.join()
             if (self.holder() or {}).get("token") == token:
                 self.lake.delete(self.uri)
+        if time.monotonic() - renewal.last_ok > self.ttl_s:
+            raise LeaseLostError(
+                f"could not renew the silver lease for over {self.ttl_s:.0f} s ({renewal.error}); another writer "
+                "may have taken it, so this batch is not committed (a stream replays it)"
+            )
 
     def holder(self) -> dict | None:
         """Returns what the lease file says (None when nobody holds it, or while it is being rewritten)."""
@@ -72,9 +99,13 @@ class Lease:
         except (OSError, ValueError):
             return None
 
-    def _renew(self, content, stop: threading.Event) -> None:
+    def _renew(self, content, stop: threading.Event, renewal: _Renewal) -> None:
         while not stop.wait(self.renew_s):
-            self.lake.write_text(self.uri, content())
+            try:
+                self.lake.write_text(self.uri, content())
+                renewal.last_ok = time.monotonic()
+            except Exception as err:  # noqa: BLE001 (HDFS may be recovering: the next tick tries again)
+                renewal.error = err
 
     def _content(self, token: str, what: str, since: str) -> str:
         return json.dumps(

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from spark.hdfs import Lake
-from spark.silver.lease import Lease, SilverBusyError
+from spark.silver.lease import Lease, LeaseLostError, SilverBusyError
 
 
 @pytest.fixture
@@ -54,3 +54,41 @@ def test_the_lease_of_a_holder_that_died_expires(lease):
     with lease.held("next batch", wait_s=30):
         assert "next batch" in lease.holder()["writer"]
     assert time.monotonic() - began >= 0.5
+
+
+def test_a_holder_that_cannot_renew_for_longer_than_the_lease_fails_its_batch(lease, monkeypatch):
+    """As when the only DataNode is gone: renewals fail; after the lease's life the batch may not be committed."""
+    writes = lease.lake.write_text
+
+    def failing(uri, text):
+        raise OSError("could only be written to 0 of the 1 minReplication nodes")
+
+    with pytest.raises(LeaseLostError, match="could not renew the silver lease"), lease.held("batch a"):
+        monkeypatch.setattr(lease.lake, "write_text", failing)
+        time.sleep(lease.ttl_s + 1.5)
+    monkeypatch.setattr(lease.lake, "write_text", writes)
+
+
+def test_a_renewal_that_fails_once_is_tried_again_and_the_batch_goes_on(lease, monkeypatch):
+    writes, failed = lease.lake.write_text, []
+
+    def once(uri, text):
+        if not failed:
+            failed.append(uri)
+            raise OSError("DataNode restarting")
+        writes(uri, text)
+
+    monkeypatch.setattr(lease.lake, "write_text", once)
+    with lease.held("batch a"):
+        time.sleep(lease.ttl_s + 1.0)  # longer than the lease: only renewals after the failure kept it
+
+    assert failed and lease.holder() is None
+
+
+def test_a_lease_file_nobody_can_read_is_taken_over_after_the_lease_time(lease):
+    lease.lake.write_text(lease.uri, "")  # a renewal that died half-written
+
+    began = time.monotonic()
+    with lease.held("next batch", wait_s=30):
+        assert "next batch" in lease.holder()["writer"]
+    assert time.monotonic() - began >= lease.ttl_s
