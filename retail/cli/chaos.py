@@ -41,7 +41,11 @@ def chaos(
         times = rounds or DEFAULT_ROUNDS.get(name, 1)
         console.log(f"{name}: events at {rate:,}/s, {times} fault(s) ...")
         outcome = run_fault(settings, folder, name, rounds=times, rate=rate)
-        console.log(f"{name}: {'clean' if outcome.clean else 'NOT CLEAN'} (resume s {outcome.resume_s})")
+        layers = "; ".join(f"{layer} {r.lost}/{r.duplicated}/{r.phantom}" for layer, r in outcome.layers.items())
+        console.log(
+            f"{name}: {'clean' if outcome.clean else 'NOT CLEAN'}: {outcome.produced:,} events, resume s "
+            f"{outcome.resume_s}, lost/dup/phantom {layers}"
+        )
         outcomes.append(outcome)
     table = Table(
         "fault",
