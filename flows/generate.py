@@ -40,19 +40,24 @@ def generate_events(
     bad_fraction: float = 0.05,
     start_days_ago: int = 7,
     producers: int = 1,
+    rate: float | None = None,
+    live: bool = False,
 ) -> dict:
     """Sends ``count`` events to Kafka (from ``producers`` processes) and writes ``csv_count`` more as CSV files into
     the inbox; a new seed each run unless one is given (the same seed gives the same events, which silver then
-    removes as duplicates)."""
+    removes as duplicates). ``rate``: events per second at most (one producer); ``live``: each event happens as it
+    is sent (event time = now), as in a shop that is open, instead of over the last ``start_days_ago`` days."""
     settings = Settings()
     seed = int(time.time()) if seed is None else seed
+    if producers > 1 and (rate or live):
+        raise ValueError("rate and live are for one producer (producers=1)")
     if producers > 1:
         # Loopback only, no dashboard: the cluster lives as long as the subflow run.
         cluster = {"n_workers": producers, "threads_per_worker": 1, "host": "127.0.0.1", "dashboard_address": None}
         sharded = produce_sharded.with_options(task_runner=DaskTaskRunner(cluster_kwargs=cluster))
         sent = sharded(settings, count, seed, bad_fraction, start_days_ago, producers)
     else:
-        sent = produce_events(settings, count, seed, bad_fraction, start_days_ago)
+        sent = produce_events(settings, count, seed, bad_fraction, start_days_ago, rate=rate, live=live)
     files = []
     if csv_count:
         files = write_csv_batch(csv_count, seed + 1, bad_fraction, start_days_ago, settings.inbox_path)

@@ -41,20 +41,32 @@ def _config(seed: int, bad_fraction: float, start_days_ago: int, shard: int = 0,
 
 @task(retries=2, retry_delay_seconds=5, timeout_seconds=1800, cache_policy=NO_CACHE)
 def produce_events(
-    settings: Settings, count: int, seed: int, bad_fraction: float, start_days_ago: int, shard: int = 0, shards: int = 1
+    settings: Settings,
+    count: int,
+    seed: int,
+    bad_fraction: float,
+    start_days_ago: int,
+    shard: int = 0,
+    shards: int = 1,
+    *,
+    rate: float | None = None,
+    live: bool = False,
 ) -> dict:
-    """Sends ``count`` generated events (of generator shard ``shard`` of ``shards``) to Kafka; returns the producer's
-    counts. Fails if any was not acknowledged."""
-    from retail.generator import generate
+    """Sends ``count`` generated events (of generator shard ``shard`` of ``shards``) to Kafka, at up to ``rate``
+    per second; ``live``: each event happens as it is sent. Returns the producer's counts. Fails if any was not
+    acknowledged."""
+    from retail.generator import generate, happening_now
     from retail.kafka import ensure_topics, produce
 
     ensure_topics(settings)
     config = _config(seed, bad_fraction, start_days_ago, shard, shards)
     records = itertools.islice(generate(config), count)
+    if live:
+        records = happening_now(records)
     name = f"kafka-{seed}" + (f"-shard{shard}of{shards}" if shards > 1 else "")
     ledger = settings.ledger_path / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S}.jsonl"
     ledger.parent.mkdir(parents=True, exist_ok=True)
-    report = produce(records, settings, ledger)
+    report = produce(records, settings, ledger, rate=rate)
     if report.failed:
         raise RuntimeError(f"{report.failed} of {report.produced} records were not acknowledged; see {ledger}")
     return {"acked": report.acked, "rate": round(report.rate), "ledgers": [str(ledger)]}

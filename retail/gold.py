@@ -33,7 +33,15 @@ from retail.contracts import CONTRACTS
 from retail.settings import REPO_ROOT, Settings
 
 DBT_PROJECT = REPO_ROOT / "dbt"
-MARTS = ("dim_customers", "fct_purchases", "daily_sales_summary", "product_performance", "fct_sessions", "daily_funnel")
+MARTS = (
+    "dim_customers",
+    "fct_purchases",
+    "daily_sales_summary",
+    "product_performance",
+    "fct_sessions",
+    "daily_funnel",
+    "daily_data_quality",
+)
 
 
 class GoldError(RuntimeError):
@@ -64,6 +72,19 @@ def silver_uri(settings: Settings) -> str:
     return f"webhdfs://{url.hostname}:{url.port}/{settings.lake_path.strip('/')}/silver"
 
 
+def _audit_vars(settings: Settings) -> dict[str, object]:
+    """Returns where dbt reads the quarantine and the released purchases (beside silver), and which of them exist:
+    a lake where nothing was ever rejected has neither."""
+    lake = silver_uri(settings).removesuffix("/silver")
+    if settings.gold_source == "local":
+        root = Path(str(settings.silver_local_path)).parent
+        exists = {"quarantine": (root / "quarantine").is_dir(), "released": (root / "_audit/released").is_dir()}
+    else:
+        fs, where = webhdfs(settings), settings.lake_path.rstrip("/")
+        exists = {"quarantine": fs.exists(f"{where}/quarantine"), "released": fs.exists(f"{where}/_audit/released")}
+    return {"lake_uri": lake, "has_quarantine": exists["quarantine"], "has_released": exists["released"]}
+
+
 def current(settings: Settings) -> Path:
     """Returns the folder of the published gold build; raises GoldError when nothing is published yet."""
     link = settings.gold_path / "current"
@@ -86,6 +107,7 @@ def build_gold(
         folder = settings.gold_path / "builds" / build_id
         folder.mkdir(parents=True)
         values = {"gold_db": str(folder / "warehouse.duckdb"), "silver_uri": silver_uri(settings)}
+        values |= _audit_vars(settings)
         if settings.gold_source == "hdfs":
             url = urlparse(settings.endpoints().webhdfs_url)
             values |= {"webhdfs_host": url.hostname or "", "webhdfs_port": url.port, "webhdfs_user": settings.hdfs_user}

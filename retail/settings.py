@@ -60,6 +60,7 @@ class StackSettings(BaseModel):
     spark_worker_port: int = 7078
     spark_worker_ui_port: int = 8081
     prefect_port: int = 4200
+    superset_port: int = 8088
 
     kafka_heap_mb: int = 512
     namenode_heap_mb: int = 384
@@ -70,6 +71,11 @@ class StackSettings(BaseModel):
     # streaming job's.
     spark_worker_cores: int = 4
     spark_worker_memory_mb: int = 3072
+
+    superset_venv: Path = Field(
+        default=REPO_ROOT / ".superset-venv", description="Superset's own environment (made by ./run setup)"
+    )
+    live_refresh_s: float = Field(default=2.0, description="how often the live feed copies sales per minute")
 
     health_deadline_s: float = Field(default=180.0, description="how long a service may take to become healthy")
 
@@ -141,6 +147,10 @@ class Settings(BaseSettings):
     )
     inbox_path: Path = Field(
         default=Path.home() / ".local/share/retail-platform/inbox", description="CSV batch files waiting for ingest"
+    )
+    live_path: Path = Field(
+        default=Path.home() / ".local/share/retail-platform/live/sales_per_minute.duckdb",
+        description="the live feed's DuckDB file: sales per minute of the last hour, for the live dashboard",
     )
     gold_keep_builds: int = Field(default=3, description="published gold builds kept, the current one included")
     csv: CsvSettings = CsvSettings()

@@ -12,7 +12,7 @@ import typer
 from confluent_kafka import KafkaException
 
 from retail.cli.common import console, fail, load_settings
-from retail.generator import BAD_KINDS, GeneratorConfig, generate
+from retail.generator import BAD_KINDS, GeneratorConfig, generate, happening_now
 
 app = typer.Typer(help="Generate retail events (customers, purchases, clickstream).", no_args_is_help=True)
 
@@ -51,6 +51,9 @@ def kafka(
     bad_fraction: BadFraction = 0.0,
     bad_kinds: BadKinds = ALL_KINDS,
     ledger: Annotated[Path, typer.Option(help="where the ledger (JSON lines) goes")] = Path("ledger.jsonl"),
+    live: Annotated[
+        bool, typer.Option(help="each event happens as it is sent (event time = now), as in a shop")
+    ] = False,
 ) -> None:
     """Send generated events to the entity topics; every record's fate goes to the ledger."""
     from retail.kafka import ensure_topics, produce
@@ -59,6 +62,8 @@ def kafka(
         raise fail("give exactly one of --count or --duration")
     settings = load_settings()
     records = generate(_config(seed, bad_fraction, bad_kinds))
+    if live:
+        records = happening_now(records)
     try:
         ensure_topics(settings)
         report = produce(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from retail.generator.events import EventFactory, waves
-from retail.generator.faults import BAD_KINDS, DUPLICATE_KINDS, FAULTS, Record, from_event, make_fault
+from retail.contracts import CONTRACTS
+from retail.generator.events import EventFactory, iso, waves
+from retail.generator.faults import BAD_KINDS, DUPLICATE_KINDS, FAULTS, Record, encode, from_event, make_fault
 
-__all__ = ["BAD_KINDS", "GeneratorConfig", "Record", "generate"]
+__all__ = ["BAD_KINDS", "GeneratorConfig", "Record", "generate", "happening_now"]
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,17 @@ def generate(config: GeneratorConfig) -> Iterator[Record]:
         placed.sort(key=lambda p: (p[0], p[1]))
         for _, _, record in placed:
             yield record
+
+
+def happening_now(
+    records: Iterable[Record], clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> Iterator[Record]:
+    """Yields ``records`` as a live shop sends them: each valid event happens at the moment it is taken (its event
+    time is ``clock()`` then, and its id the one that time gives); bad records pass as they are."""
+    for record in records:
+        if record.kind == "valid" and record.payload is not None:
+            contract = CONTRACTS[record.entity]
+            fields = {k: v for k, v in record.payload.items() if k != "event_id"} | {contract.event_time: iso(clock())}
+            payload = {"event_id": contract.event_id_of(fields), **fields}
+            record = replace(record, event_id=payload["event_id"], value=encode(payload), payload=payload)
+        yield record

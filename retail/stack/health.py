@@ -89,3 +89,11 @@ def prefect_worker(api_url: str, pool: str) -> bool:
     """The work pool is READY, which Prefect reports once a worker polls it."""
     state = _json(f"{api_url}/work_pools/{pool}")
     return isinstance(state, dict) and state.get("status") == "READY"
+
+
+def superset(url: str) -> bool:
+    """Superset answers its health check."""
+    try:
+        return requests.get(f"{url}/health", timeout=_TIMEOUT_S).text.strip() == "OK"
+    except requests.RequestException:
+        return False

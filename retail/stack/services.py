@@ -6,6 +6,7 @@ import base64
 import getpass
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -15,6 +16,8 @@ from functools import partial
 from pathlib import Path
 from string import Template
 
+from retail.dashboards.live import is_fresh
+from retail.dashboards.secrets import ensure_secrets
 from retail.settings import REPO_ROOT, Settings
 from retail.stack import health
 from retail.stack.artifacts import SPARK_HOME, ArtifactGroup, fetch, load_groups
@@ -131,8 +134,9 @@ def render(template_dir: Path, target: Path, values: dict[str, object]) -> None:
             out.write_text(text)
 
 
-def _run_once(command: tuple[str, ...], what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+def _run_once(command: tuple[str, ...], what: str, env: dict[str, str] | None = None) -> None:
+    full_env = {**os.environ, **env} if env else None
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=full_env)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
         raise StackError(f"{what} failed (exit {result.returncode}):\n{tail}")
@@ -407,7 +411,79 @@ def _prefect_worker(ctx: _Context) -> Service:
     )
 
 
-_FACTORIES = (_kafka, _namenode, _datanode, _cassandra, _spark_master, _spark_worker, _prefect_server, _prefect_worker)
+SUPERSET_CONFIG = REPO_ROOT / "dashboards/superset_config.py"
+SUPERSET_LOCK = REPO_ROOT / "dashboards/requirements.lock"
+
+
+def _superset(ctx: _Context) -> Service:
+    s, layout = ctx.s, ctx.layout
+    home, bin_dir = s.home / "superset", s.superset_venv / "bin"
+    env = {
+        "RETAIL_SUPERSET_HOME": str(home),
+        "SUPERSET_CONFIG_PATH": str(SUPERSET_CONFIG),
+        "SUPERSET_LOAD_EXAMPLES": "no",
+    }
+
+    def prepare() -> None:
+        if not (bin_dir / "superset").exists():
+            raise StackError(f"Superset's environment {s.superset_venv} is missing: run `./run setup`")
+        secrets = ensure_secrets(home)
+        # Metadata migrations, the admin and the roles: once per Superset version (~1 min), not at every start.
+        done, want = layout.data("superset") / ".initialised", hashlib.sha256(SUPERSET_LOCK.read_bytes()).hexdigest()
+        if done.exists() and done.read_text() == want:
+            return
+        superset = str(bin_dir / "superset")
+        _run_once((superset, "db", "upgrade"), "migrating Superset's metadata", env)
+        admin = (
+            *("--username", secrets.admin_user, "--firstname", "Retail", "--lastname", "Admin"),
+            *("--email", "admin@localhost", "--password", secrets.admin_password.get_secret_value()),
+        )
+        _run_once((superset, "fab", "create-admin", *admin), "creating Superset's admin", env)
+        _run_once((superset, "init"), "setting up Superset's roles", env)
+        done.write_text(want)
+
+    url = f"http://{ctx.host}:{s.superset_port}"
+    return Service(
+        name="superset",
+        ports=(s.superset_port,),
+        url=url,
+        # One worker with threads: ~350 MiB; more workers each load all of Superset again.
+        command=(
+            str(bin_dir / "gunicorn"),
+            *("--workers", "1", "--threads", "4", "--timeout", "120", "--bind", f"{ctx.host}:{s.superset_port}"),
+            "superset.app:create_app()",
+        ),
+        env=env,
+        healthy=partial(health.superset, url),
+        prepare=prepare,
+    )
+
+
+def _live_feed(ctx: _Context) -> Service:
+    settings = ctx.settings
+    return Service(
+        name="live-feed",
+        ports=(),
+        url=str(settings.live_path),
+        command=(sys.executable, "-m", "retail.dashboards.live"),
+        env={"RETAIL_LIVE_PATH": str(settings.live_path), "RETAIL_CASSANDRA_KEYSPACE": settings.cassandra_keyspace},
+        healthy=partial(is_fresh, settings.live_path, max(15.0, 5 * ctx.s.live_refresh_s)),
+        requires=("cassandra",),
+    )
+
+
+_FACTORIES = (
+    _kafka,
+    _namenode,
+    _datanode,
+    _cassandra,
+    _spark_master,
+    _spark_worker,
+    _prefect_server,
+    _prefect_worker,
+    _superset,
+    _live_feed,
+)
 
 
 def fetch_artifacts(settings: Settings, announce: Callable[[ArtifactGroup], None] = lambda g: None) -> None:
