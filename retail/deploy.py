@@ -59,3 +59,19 @@ def ensure_stream_slot(api_url: str) -> None:
             client.read_global_concurrency_limit_by_name(STREAM_SLOT)
         except ObjectNotFound:
             client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=STREAM_SLOT, limit=1))
+
+
+def start_run(settings: Settings, deployment: str, parameters: dict | None = None) -> str:
+    """Starts a run of ``deployment`` (``flow/deployment``) on the stack's worker; returns its page in the Prefect UI.
+    Raises RuntimeError saying what to run when the deployment is not there."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    api = settings.endpoints().prefect_api_url
+    with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+        try:
+            found = client.read_deployment_by_name(deployment)
+        except Exception as err:
+            raise RuntimeError(f"no deployment {deployment} at {api} ({err}); run `./run deploy` first") from err
+        run = client.create_flow_run_from_deployment(found.id, parameters=parameters or {})
+    return f"{api.removesuffix('/api')}/runs/flow-run/{run.id}"

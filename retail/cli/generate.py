@@ -121,3 +121,20 @@ def csv_files(
     ledger = out / f"{stem}-ledger.jsonl"
     ledger.write_text("".join(json.dumps(asdict(line)) + "\n" for line in lines))
     console.print(f"wrote {len(lines):,} records to {', '.join(str(f) for f in files)}; ledger {ledger}")
+
+
+@app.command()
+def shop(
+    rate: Annotated[float, typer.Option(help="events per second")] = 20.0,
+    minutes: Annotated[float, typer.Option(help="how long the shop stays open")] = 60.0,
+) -> None:
+    """Open a live shop on the stack's worker (deployment generate-events/live-shop): events at RATE per second for
+    MINUTES, each happening as it is sent; the live dashboard shows its sales within seconds."""
+    from retail.deploy import start_run
+
+    settings = load_settings()
+    try:
+        link = start_run(settings, "generate-events/live-shop", {"count": int(rate * minutes * 60), "rate": rate})
+    except RuntimeError as err:
+        raise fail(err) from err
+    console.print(f"the shop is open for {minutes:.0f} min at {rate:g} events/s: {link}")

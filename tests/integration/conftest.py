@@ -7,6 +7,7 @@ the end if it was started here), or ``auto`` (the default: docker when an engine
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -19,6 +20,9 @@ from pathlib import Path
 import pytest
 
 from retail.cassandra.client import close_sessions
+from retail.generator import GeneratorConfig, generate
+from retail.jobs import start_stream
+from retail.kafka import ensure_topics, produce
 from retail.lake import BRONZE_ONLY_QUERY, STREAM_QUERY
 from retail.settings import REPO_ROOT, Settings
 from retail.stack import Stack
@@ -140,3 +144,15 @@ def kill_stream_mid_run(spark, tmp_path):
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture
+def silver_lake(isolated, spark, tmp_path):
+    """A lake whose silver holds 5,000 generated records (5 % bad) streamed through Kafka."""
+    records = list(itertools.islice(generate(GeneratorConfig(seed=31, bad_fraction=0.05)), 5000))
+    ensure_topics(isolated)
+    assert produce(records, isolated, tmp_path / "ledger.jsonl").acked == len(records)
+    query = start_stream(spark, isolated, trigger_seconds=None, silver=True)
+    query.awaitTermination()
+    assert query.exception() is None
+    return isolated.model_copy(update={"gold_path": tmp_path / "gold"})

@@ -1,7 +1,6 @@
 """Gold on the real stack: dbt builds it from silver on HDFS, every dbt test passes, and the headline figures
 equal an independent recomputation from silver with Spark."""
 
-import itertools
 from collections import Counter
 from decimal import Decimal
 
@@ -9,28 +8,13 @@ import duckdb
 import pyspark.sql.functions as F
 import pytest
 
-from retail.generator import GeneratorConfig, generate
 from retail.gold import MARTS, build_gold, current
-from retail.jobs import start_stream
-from retail.kafka import ensure_topics, produce
 
 pytestmark = pytest.mark.integration
 
 
 def segment(orders: int) -> str:
     return "No Purchases" if orders == 0 else "One-time" if orders == 1 else "Regular" if orders < 5 else "Frequent"
-
-
-@pytest.fixture
-def silver_lake(isolated, spark, tmp_path):
-    """A lake whose silver holds 5,000 generated records (5 % bad) streamed through Kafka."""
-    records = list(itertools.islice(generate(GeneratorConfig(seed=31, bad_fraction=0.05)), 5000))
-    ensure_topics(isolated)
-    assert produce(records, isolated, tmp_path / "ledger.jsonl").acked == len(records)
-    query = start_stream(spark, isolated, trigger_seconds=None, silver=True)
-    query.awaitTermination()
-    assert query.exception() is None
-    return isolated.model_copy(update={"gold_path": tmp_path / "gold"})
 
 
 def test_gold_headline_equals_a_recomputation_from_silver(silver_lake, spark):

@@ -1,0 +1,399 @@
+"""The Superset bundle built from ``dashboards/dashboards.yml`` and the gold marts' dbt contracts: databases,
+datasets, charts and dashboards as Superset's import format (YAML files in a zip). Every object's uuid is derived
+from its name in the spec, so an import updates what an earlier import made instead of adding a copy."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from retail.settings import REPO_ROOT, Settings
+
+SPEC = REPO_ROOT / "dashboards/dashboards.yml"
+MARTS_CONTRACTS = REPO_ROOT / "dbt/models/marts/_marts.yml"
+NAMESPACE = uuid.UUID("0d4f6b2e-7d3c-5a7e-9a51-5e7a11d45b0a")
+VERSION = "1.0.0"
+EXTERNAL_URL = "dashboards/dashboards.yml"
+_VIZ = {
+    "big_number": "big_number_total",
+    "line": "echarts_timeseries_line",
+    "bar": "echarts_timeseries_bar",
+    "pie": "pie",
+    "funnel": "funnel",
+    "table": "table",
+}
+_TEMPORAL = ("date", "timestamp")
+
+
+def object_uuid(kind: str, key: str) -> str:
+    """Returns the stable uuid of one bundle object."""
+    return str(uuid.uuid5(NAMESPACE, f"{kind}:{key}"))
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The files of one import (path in the zip -> YAML mapping) and the uuids of every chart and dashboard."""
+
+    files: dict[str, dict]
+    charts: dict[str, str]
+    dashboards: dict[str, str]
+
+    def zip(self) -> bytes:
+        """Returns the bundle as the zip Superset's import endpoints take."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for path, body in self.files.items():
+                archive.writestr(f"bundle/{path}", yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
+        return buffer.getvalue()
+
+
+def mart_columns(path: Path = MARTS_CONTRACTS) -> dict[str, dict]:
+    """Returns every gold mart's contract: description and columns (name -> data type, description)."""
+    models = yaml.safe_load(path.read_text())["models"]
+    return {
+        m["name"]: {
+            "description": " ".join(str(m.get("description", "")).split()),
+            "columns": {c["name"]: (c["data_type"], c.get("description")) for c in m["columns"]},
+        }
+        for m in models
+    }
+
+
+def database_uris(settings: Settings) -> dict[str, str]:
+    """Returns the SQLAlchemy URI of each database: the published gold (through ``current``, so a new build is
+    picked up at the next query) and the live feed's file."""
+    return {
+        "gold": f"duckdb:///{(settings.gold_path / 'current' / 'warehouse.duckdb').absolute()}",
+        "live": f"duckdb:///{settings.live_path.absolute()}",
+    }
+
+
+def build(settings: Settings, spec_path: Path = SPEC, contracts_path: Path = MARTS_CONTRACTS) -> Bundle:
+    """Returns the bundle of the spec, its databases pointing where ``settings`` say."""
+    spec = yaml.safe_load(spec_path.read_text())
+    files: dict[str, dict] = {"metadata.yaml": {"version": VERSION, "timestamp": "2026-01-01T00:00:00+00:00"}}
+    uris = database_uris(settings)
+    for key, name in spec["databases"].items():
+        files[f"databases/{key}.yaml"] = _database(key, name, uris[key])
+    datasets = _datasets(spec, mart_columns(contracts_path))
+    for key, dataset in datasets.items():
+        files[f"datasets/{dataset['_database']}/{key}.yaml"] = {k: v for k, v in dataset.items() if k != "_database"}
+    charts = {}
+    for key, chart in spec["charts"].items():
+        charts[key] = object_uuid("chart", key)
+        files[f"charts/{key}.yaml"] = _chart(key, chart, datasets[chart["dataset"]])
+    dashboards = {}
+    for key, dashboard in spec["dashboards"].items():
+        dashboards[key] = object_uuid("dashboard", key)
+        files[f"dashboards/{key}.yaml"] = _dashboard(key, dashboard, spec["charts"])
+    return Bundle(files, charts, dashboards)
+
+
+def _managed(kind: str, key: str) -> dict:
+    return {
+        "uuid": object_uuid(kind, key),
+        "version": VERSION,
+        "is_managed_externally": True,
+        "external_url": EXTERNAL_URL,
+    }
+
+
+def _database(key: str, name: str, uri: str) -> dict:
+    # Read-only, no file or network access from SQL, no DML: Superset users can only read what gold publishes.
+    connect = {"read_only": True, "config": {"enable_external_access": False}}
+    return {
+        "database_name": name,
+        "sqlalchemy_uri": uri,
+        "cache_timeout": None,
+        "expose_in_sqllab": True,
+        "allow_run_async": False,
+        "allow_ctas": False,
+        "allow_cvas": False,
+        "allow_dml": False,
+        "allow_file_upload": False,
+        "extra": {"engine_params": {"connect_args": connect}, "allows_virtual_table_explore": True},
+        **_managed("database", key),
+    }
+
+
+def _datasets(spec: dict, marts: dict[str, dict]) -> dict[str, dict]:
+    extra = spec.get("datasets", {})
+    datasets = {}
+    for name, mart in marts.items():
+        datasets[name] = _dataset(
+            name, "gold", name, None, mart["description"], mart["columns"], extra.get(name, {}).get("calculated", {})
+        )
+    for name, own in extra.items():
+        if name in marts:
+            continue
+        columns = {c: (t, None) for c, t in own["columns"].items()}
+        datasets[name] = _dataset(
+            name,
+            own["database"],
+            own.get("table", name),
+            own.get("sql"),
+            own.get("description", ""),
+            columns,
+            own.get("calculated", {}),
+        )
+    return datasets
+
+
+def _dataset(
+    key: str, database: str, table: str, sql: str | None, description: str, columns: dict, calculated: dict
+) -> dict:
+    temporal = [c for c, (t, _) in columns.items() if t.split("(")[0] in _TEMPORAL]
+    rows = [_column(name, data_type, text, is_dttm=name in temporal) for name, (data_type, text) in columns.items()] + [
+        _column(name, "VARCHAR", f"= {expression}", expression=expression) for name, expression in calculated.items()
+    ]
+    return {
+        "_database": database,
+        "table_name": table if sql is None else key,
+        "main_dttm_col": temporal[0] if temporal else None,
+        "description": description or None,
+        "default_endpoint": None,
+        "offset": 0,
+        "cache_timeout": None,
+        "catalog": None,
+        "schema": "main",
+        "sql": sql,
+        "params": None,
+        "template_params": None,
+        "filter_select_enabled": True,
+        "fetch_values_predicate": None,
+        "extra": None,
+        "normalize_columns": False,
+        "always_filter_main_dttm": False,
+        "metrics": [
+            {
+                "metric_name": "count",
+                "verbose_name": "rows",
+                "metric_type": "count",
+                "expression": "count(*)",
+                "description": None,
+                "d3format": None,
+                "currency": None,
+                "extra": None,
+                "warning_text": None,
+            }
+        ],
+        "columns": rows,
+        "database_uuid": object_uuid("database", database),
+        **_managed("dataset", key),
+    }
+
+
+def _column(name: str, data_type: str, description: str | None, *, is_dttm: bool = False, expression=None) -> dict:
+    return {
+        "column_name": name,
+        "verbose_name": None,
+        "is_dttm": is_dttm,
+        "is_active": True,
+        "type": data_type.upper(),
+        "advanced_data_type": None,
+        "groupby": True,
+        "filterable": True,
+        "expression": expression,
+        "description": description,
+        "python_date_format": None,
+        "extra": None,
+    }
+
+
+def _metrics(chart: dict) -> list[dict]:
+    return [
+        {
+            "expressionType": "SQL",
+            "sqlExpression": sql,
+            "label": label,
+            "hasCustomLabel": True,
+            "optionName": f"metric_{i}",
+        }
+        for i, (label, sql) in enumerate(chart.get("metrics", {}).items())
+    ]
+
+
+def _chart(key: str, chart: dict, dataset: dict) -> dict:
+    kind, time = chart["type"], chart.get("time")
+    filters = []
+    if time:
+        filters.append(
+            {
+                "clause": "WHERE",
+                "comparator": "No filter",
+                "expressionType": "SIMPLE",
+                "operator": "TEMPORAL_RANGE",
+                "subject": time,
+            }
+        )
+    if chart.get("where"):
+        filters.append({"clause": "WHERE", "expressionType": "SQL", "sqlExpression": chart["where"]})
+    params: dict = {
+        "viz_type": _VIZ[kind],
+        "datasource": "0__table",  # the importer points it at the dataset by dataset_uuid
+        "adhoc_filters": filters,
+        "time_range": "No filter",
+        "extra_form_data": {},
+        "dashboards": [],
+        "row_limit": chart.get("limit", 10000),
+    }
+    metrics, group_by = _metrics(chart), chart.get("group_by", [])
+    if kind == "big_number":
+        params |= {
+            "metric": metrics[0],
+            "y_axis_format": chart.get("format", "SMART_NUMBER"),
+            "header_font_size": 0.4,
+            "subheader_font_size": 0.15,
+            "time_format": "smart_date",
+        }
+    elif kind in ("line", "bar"):
+        params |= {
+            "x_axis": time,
+            "time_grain_sqla": chart.get("grain", "P1D"),
+            "metrics": metrics,
+            "groupby": group_by,
+            "show_legend": True,
+            "rich_tooltip": True,
+            "x_axis_time_format": "smart_date",
+            "y_axis_format": chart.get("format", "SMART_NUMBER"),
+            "truncateXAxis": True,
+            "x_axis_sort_asc": True,
+            "markerEnabled": kind == "line",
+        }
+        if kind == "bar":
+            params |= {"stack": "Stack" if group_by or len(metrics) > 1 else None, "orientation": "vertical"}
+    elif kind in ("pie", "funnel"):
+        params |= {
+            "metric": metrics[0],
+            "groupby": group_by,
+            "show_labels": True,
+            "show_legend": True,
+            "label_type": "key_value_percent",
+            "number_format": "SMART_NUMBER",
+            "sort_by_metric": True,
+        }
+        if kind == "funnel":
+            params |= {"sort_by_metric": True, "legendOrientation": "top"}
+    elif "columns" in chart:
+        order = chart.get("order_by")
+        params |= {
+            "query_mode": "raw",
+            "all_columns": chart["columns"],
+            "order_by_cols": [json.dumps([order, False])] if order else [],
+            "server_pagination": False,
+            "table_timestamp_format": "smart_date",
+            "include_search": False,
+        }
+    else:
+        params |= {
+            "query_mode": "aggregate",
+            "groupby": group_by,
+            "metrics": metrics,
+            "all_columns": [],
+            "percent_metrics": [],
+            "order_desc": True,
+            "server_pagination": False,
+            "table_timestamp_format": "smart_date",
+            "include_search": False,
+        }
+    return {
+        "slice_name": chart["title"],
+        "description": chart.get("description"),
+        "certified_by": None,
+        "certification_details": None,
+        "viz_type": _VIZ[kind],
+        "params": params,
+        "query_context": None,
+        "cache_timeout": None,
+        "dataset_uuid": dataset["uuid"],
+        **_managed("chart", key),
+    }
+
+
+def _dashboard(key: str, dashboard: dict, charts: dict) -> dict:
+    position: dict = {
+        "DASHBOARD_VERSION_KEY": "v2",
+        "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
+        "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
+        "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": dashboard["title"]}},
+    }
+    for r, row in enumerate(dashboard["rows"]):
+        row_id = f"ROW-{key}-{r}"
+        position["GRID_ID"]["children"].append(row_id)
+        position[row_id] = {
+            "type": "ROW",
+            "id": row_id,
+            "children": [],
+            "parents": ["ROOT_ID", "GRID_ID"],
+            "meta": {"background": "BACKGROUND_TRANSPARENT"},
+        }
+        for chart_key, width in row.items():
+            chart_id = f"CHART-{chart_key}"
+            position[row_id]["children"].append(chart_id)
+            height = 25 if charts[chart_key]["type"] == "big_number" else 50
+            position[chart_id] = {
+                "type": "CHART",
+                "id": chart_id,
+                "children": [],
+                "parents": ["ROOT_ID", "GRID_ID", row_id],
+                "meta": {
+                    "width": width,
+                    "height": height,
+                    "chartId": 0,
+                    "uuid": object_uuid("chart", chart_key),
+                    "sliceName": charts[chart_key]["title"],
+                },
+            }
+    filters = [_native_filter(key, i, f) for i, f in enumerate(dashboard.get("filters", []))]
+    return {
+        "dashboard_title": dashboard["title"],
+        "description": None,
+        "css": "",
+        "slug": f"retail-{key}",
+        "certified_by": None,
+        "certification_details": None,
+        "published": True,
+        "position": position,
+        "metadata": {
+            "refresh_frequency": dashboard.get("refresh_seconds", 0),
+            "timed_refresh_immune_slices": [],
+            "expanded_slices": {},
+            "default_filters": "{}",
+            "color_scheme": "supersetColors",
+            "label_colors": {},
+            "cross_filters_enabled": False,
+            "native_filter_configuration": filters,
+        },
+        **_managed("dashboard", key),
+    }
+
+
+def _native_filter(dashboard: str, index: int, spec: dict) -> dict:
+    body = {
+        "id": f"NATIVE_FILTER-{dashboard}-{index}",
+        "name": spec["name"],
+        "type": "NATIVE_FILTER",
+        "description": "",
+        "cascadeParentIds": [],
+        "scope": {"rootPath": ["ROOT_ID"], "excluded": []},
+        "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
+    }
+    if spec["type"] == "time":
+        return body | {"filterType": "filter_time", "targets": [{}], "controlValues": {}}
+    return body | {
+        "filterType": "filter_select",
+        "targets": [{"column": {"name": spec["column"]}, "datasetUuid": object_uuid("dataset", spec["dataset"])}],
+        "controlValues": {
+            "multiSelect": True,
+            "enableEmptyFilter": False,
+            "defaultToFirstItem": False,
+            "inverseSelection": False,
+            "searchAllOptions": False,
+        },
+    }

@@ -1,0 +1,120 @@
+"""Superset's REST API as the platform uses it: log in as the admin, import the dashboards bundle (creating or
+updating every object in it), and delete the managed charts and dashboards the bundle no longer has."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from retail.dashboards.bundle import SPEC, Bundle, build
+from retail.dashboards.secrets import read_secrets
+from retail.settings import Settings
+
+# Each import endpoint overwrites only its own kind (a dashboard import leaves existing charts as they were), so
+# the same bundle goes to all four, in dependency order.
+KINDS = ("database", "dataset", "chart", "dashboard")
+
+
+class SupersetError(RuntimeError):
+    """Superset refused or could not be reached; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: the dashboards' addresses and the managed objects it deleted."""
+
+    dashboards: dict[str, str]
+    deleted: list[str]
+
+
+def superset_url(settings: Settings) -> str:
+    """Returns Superset's address on the stack."""
+    return f"http://{settings.stack.host}:{settings.stack.superset_port}"
+
+
+class Superset:
+    """One logged-in API session (JWT plus the CSRF token the write endpoints want)."""
+
+    def __init__(self, settings: Settings, timeout_s: float = 120.0) -> None:
+        self.url = superset_url(settings)
+        self.timeout_s = timeout_s
+        secrets = read_secrets(settings.stack.home / "superset")
+        self.http = requests.Session()
+        try:
+            login = self.http.post(
+                f"{self.url}/api/v1/security/login",
+                json={
+                    "username": secrets.admin_user,
+                    "password": secrets.admin_password.get_secret_value(),
+                    "provider": "db",
+                    "refresh": False,
+                },
+                timeout=timeout_s,
+            )
+        except requests.ConnectionError as err:
+            raise SupersetError(f"Superset does not answer at {self.url}: start it with `retail stack up`") from err
+        self._check(login, "log in")
+        self.http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        csrf = self.http.get(f"{self.url}/api/v1/security/csrf_token/", timeout=timeout_s)
+        self._check(csrf, "get a CSRF token")
+        self.http.headers.update({"X-CSRFToken": csrf.json()["result"], "Referer": self.url})
+
+    def get(self, path: str, **query) -> dict:
+        """Returns the JSON of a GET on the API (``q`` given as a dict is sent as Rison-compatible JSON)."""
+        params = {"q": json.dumps(query)} if query else None
+        response = self.http.get(f"{self.url}/api/v1/{path}", params=params, timeout=self.timeout_s)
+        self._check(response, f"read {path}")
+        return response.json()
+
+    def import_bundle(self, bundle: Bundle) -> None:
+        """Imports every object of ``bundle``, overwriting the ones that exist."""
+        archive = bundle.zip()
+        for kind in KINDS:
+            response = self.http.post(
+                f"{self.url}/api/v1/{kind}/import/",
+                files={"formData": ("bundle.zip", archive, "application/zip")},
+                data={"overwrite": "true"},
+                timeout=self.timeout_s,
+            )
+            self._check(response, f"import the {kind}s")
+
+    def managed(self, kind: str) -> dict[str, int]:
+        """Returns uuid -> id of every object of ``kind`` (chart, dashboard) imported as managed from the repo."""
+        found, page = {}, 0
+        while True:
+            result = self.get(kind, columns=["id", "uuid", "is_managed_externally"], page=page, page_size=100)
+            for row in result["result"]:
+                if row.get("is_managed_externally"):
+                    found[str(row["uuid"])] = row["id"]
+            if len(result["result"]) < 100:
+                return found
+            page += 1
+
+    def delete(self, kind: str, object_id: int) -> None:
+        """Deletes one chart or dashboard."""
+        response = self.http.delete(f"{self.url}/api/v1/{kind}/{object_id}", timeout=self.timeout_s)
+        self._check(response, f"delete {kind} {object_id}")
+
+    @staticmethod
+    def _check(response: requests.Response, what: str) -> None:
+        if not response.ok:
+            raise SupersetError(f"Superset refused to {what}: HTTP {response.status_code} {response.text[:500]}")
+
+
+def import_dashboards(settings: Settings, spec: Path = SPEC) -> ImportResult:
+    """Imports the dashboards bundle of ``spec`` (databases pointing where ``settings`` say) and removes the managed
+    charts and dashboards it no longer has; returns each dashboard's address."""
+    bundle = build(settings, spec)
+    api = Superset(settings)
+    api.import_bundle(bundle)
+    deleted = []
+    for kind, wanted in (("dashboard", bundle.dashboards), ("chart", bundle.charts)):
+        for object_uuid, object_id in api.managed(kind).items():
+            if object_uuid not in wanted.values():
+                api.delete(kind, object_id)
+                deleted.append(f"{kind} {object_id}")
+    slugs = {d["slug"]: key for key, d in ((k, bundle.files[f"dashboards/{k}.yaml"]) for k in bundle.dashboards)}
+    return ImportResult({key: f"{api.url}/superset/dashboard/{slug}/" for slug, key in slugs.items()}, deleted)
