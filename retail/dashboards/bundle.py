@@ -336,7 +336,7 @@ def _dashboard(key: str, dashboard: dict, charts: dict) -> dict:
         for chart_key, width in row.items():
             chart_id = f"CHART-{chart_key}"
             position[row_id]["children"].append(chart_id)
-            height = 25 if charts[chart_key]["type"] == "big_number" else 50
+            height = 25 if _is_small(charts[chart_key]) else 50
             position[chart_id] = {
                 "type": "CHART",
                 "id": chart_id,
@@ -372,6 +372,12 @@ def _dashboard(key: str, dashboard: dict, charts: dict) -> dict:
         },
         **_managed("dashboard", key),
     }
+
+
+def _is_small(chart: dict) -> bool:
+    """A single figure, or a table of one row of figures: a short tile."""
+    plain_table = chart["type"] == "table" and not chart.get("group_by") and "columns" not in chart
+    return chart["type"] == "big_number" or plain_table
 
 
 def _native_filter(dashboard: str, index: int, spec: dict) -> dict:

@@ -83,11 +83,16 @@ class Superset:
 
     def managed(self, kind: str) -> dict[str, int]:
         """Returns uuid -> id of every object of ``kind`` (chart, dashboard) imported as managed from the repo."""
+        return self.ids(kind, managed_only=True)
+
+    def ids(self, kind: str, *, managed_only: bool = False) -> dict[str, int]:
+        """Returns uuid -> id of every object of ``kind`` (or of the ones imported as managed from the repo)."""
         found, page = {}, 0
+        columns = ["id", "uuid", *(["is_managed_externally"] if managed_only else [])]
         while True:
-            result = self.get(kind, columns=["id", "uuid", "is_managed_externally"], page=page, page_size=100)
+            result = self.get(kind, columns=columns, page=page, page_size=100)
             for row in result["result"]:
-                if row.get("is_managed_externally"):
+                if row.get("is_managed_externally") or not managed_only:
                     found[str(row["uuid"])] = row["id"]
             if len(result["result"]) < 100:
                 return found
