@@ -82,11 +82,12 @@ try {
   if (input.prefect) {
     const began = Date.now();
     await page.goto(input.prefect.url, { waitUntil: "domcontentloaded" });
+    // The run's page opens on its logs; its artifacts are a tab of their own.
+    await page.getByText("Artifacts", { exact: true }).first().click();
     const found = {};
     for (const text of input.prefect.expect ?? []) {
-      const tab = page.getByRole("tab", { name: /artifacts/i });
-      if (await tab.count()) await tab.first().click();
-      found[text] = await page.getByText(text, { exact: false }).first().waitFor().then(() => true, () => false);
+      const shown = page.locator(".p-tabs__content, main").getByText(text, { exact: false }).last();
+      found[text] = await shown.waitFor().then(() => true, () => false);
       if (!found[text]) failed = true;
     }
     out.prefect = { url: input.prefect.url, seconds: (Date.now() - began) / 1000, found };
@@ -94,12 +95,13 @@ try {
   }
   if (input.dbt_docs) {
     await page.goto(input.dbt_docs.url, { waitUntil: "domcontentloaded" });
-    await page.getByText("daily_sales_summary").first().waitFor();
+    await page.getByText("retail_gold", { exact: true }).filter({ visible: true }).first().waitFor();
     await page.goto(`${input.dbt_docs.url}#!/model/model.retail_gold.daily_sales_summary`);
-    await page.getByText("fct_purchases").first().waitFor();
-    // The lineage graph: the button at the bottom right opens it as a canvas.
-    await page.locator("[data-toggle='modal'], .launcher-btn, text=View Lineage Graph").first().click();
-    const graph = await page.locator("#cy canvas, .cy canvas, canvas").first().waitFor().then(() => true, () => false);
+    await page.getByText("One row per sale date", { exact: false }).filter({ visible: true }).first().waitFor();
+    // The lineage graph: the button at the bottom right opens it, drawn by cytoscape on canvases.
+    await page.locator('a[title="View Lineage Graph"]').first().click();
+    const graph = await page.locator("#cy canvas").first().waitFor().then(() => true, () => false);
+    await page.waitForTimeout(1000); // the graph's layout animation
     out.dbt_docs = { url: input.dbt_docs.url, lineage_graph: graph };
     if (!graph) failed = true;
     await shot("dbt-docs-lineage");

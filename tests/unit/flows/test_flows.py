@@ -57,7 +57,7 @@ def test_pipeline_runs_every_step_in_order(monkeypatch, tmp_path):
 
     def fake(name, result):
         @task(name=name)
-        def step(*args):
+        def step(*args, **options):  # options: rate, live (defaults here)
             calls.append((name, args[1:] if args and hasattr(args[0], "lake_path") else args))
             return result
 
