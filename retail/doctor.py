@@ -42,7 +42,14 @@ def diagnose(settings: Settings, stack: Stack | None = None) -> list[Finding]:
     """Returns one finding per check: Java, disk, memory, artifacts, then every service of ``stack`` (default: the
     settings' stack): running and healthy, or stopped with its ports free."""
     stack = stack or Stack(settings)
-    return [_java(), _disk(settings.stack.home), _memory(), *_artifacts(settings), *_services(stack)]
+    return [
+        _java(),
+        _disk(settings.stack.home),
+        _memory(),
+        *_artifacts(settings),
+        _superset_env(settings),
+        *_services(stack),
+    ]
 
 
 def _java() -> Finding:
@@ -92,6 +99,18 @@ def _artifacts(settings: Settings) -> list[Finding]:
             )
         ]
     return [Finding("artifacts", Verdict.OK, f"cached under {settings.stack.cache_dir}")]
+
+
+def _superset_env(settings: Settings) -> Finding:
+    venv = settings.stack.superset_venv
+    if not (venv / "bin" / "superset").exists():
+        return Finding(
+            "superset env",
+            Verdict.WARN,
+            f"{venv} is missing",
+            "`./run setup` creates it from dashboards/requirements.lock",
+        )
+    return Finding("superset env", Verdict.OK, f"Superset's own environment at {venv}")
 
 
 def _services(stack: Stack) -> list[Finding]:

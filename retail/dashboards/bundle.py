@@ -302,6 +302,8 @@ def _chart(key: str, chart: dict, dataset: dict) -> dict:
             "table_timestamp_format": "smart_date",
             "include_search": False,
         }
+    if kind == "table":
+        params["column_config"] = {c: {"d3NumberFormat": f} for c, f in chart.get("formats", {}).items()}
     return {
         "slice_name": chart["title"],
         "description": chart.get("description"),

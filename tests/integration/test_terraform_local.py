@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from retail.dashboards.superset import superset_url
 from retail.stack import Stack
 
 pytestmark = [
@@ -61,5 +62,6 @@ def test_apply_outputs_the_endpoints_and_destroy_stops_the_stack(terraform, stac
     assert outputs["cassandra_port"] == endpoints.cassandra_port
     assert outputs["spark_master_url"] == endpoints.spark_master
     assert outputs["prefect_api_url"] == endpoints.prefect_api_url
+    assert outputs["superset_url"] == superset_url(stack_settings)
     assert healthy_after_apply == [svc.name for svc in stack.services]
     assert [r.name for r in stack.status() if r.pid] == []

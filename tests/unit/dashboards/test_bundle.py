@@ -79,3 +79,13 @@ def test_the_zip_holds_every_file_without_a_type_in_its_metadata(tmp_path):
         metadata = yaml.safe_load(archive.read("bundle/metadata.yaml"))
     assert names == {f"bundle/{p}" for p in bundle.files}
     assert "type" not in metadata
+
+
+def test_table_columns_carry_their_number_formats(tmp_path):
+    bundle = build(settings(tmp_path))
+
+    top = bundle.files["charts/top_products.yaml"]["params"]
+    assert top["column_config"]["view_to_cart_rate"] == {"d3NumberFormat": ".1%"}
+    assert bundle.files["charts/data_as_of.yaml"]["params"]["column_config"] == {
+        "hours old": {"d3NumberFormat": ",.1f"}
+    }

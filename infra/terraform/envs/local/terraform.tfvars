@@ -6,4 +6,5 @@ ports = {
   spark_master    = 7077
   spark_master_ui = 8080
   prefect         = 4200
+  superset        = 8088
 }

@@ -25,6 +25,7 @@ variable "ports" {
     spark_master    = number
     spark_master_ui = number
     prefect         = number
+    superset        = number
   })
   description = "Client-facing ports of the services."
 }

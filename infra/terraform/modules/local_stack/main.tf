@@ -10,6 +10,7 @@ locals {
       RETAIL_STACK__SPARK_MASTER_PORT    = tostring(var.ports.spark_master)
       RETAIL_STACK__SPARK_MASTER_UI_PORT = tostring(var.ports.spark_master_ui)
       RETAIL_STACK__PREFECT_PORT         = tostring(var.ports.prefect)
+      RETAIL_STACK__SUPERSET_PORT        = tostring(var.ports.superset)
     },
     var.stack_home == null ? {} : { RETAIL_STACK__HOME = var.stack_home },
   )

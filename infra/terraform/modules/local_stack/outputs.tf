@@ -37,3 +37,8 @@ output "prefect_api_url" {
   description = "Prefect API URL (the UI is the same address without /api)."
   value       = "http://${var.host}:${var.ports.prefect}/api"
 }
+
+output "superset_url" {
+  description = "Superset (dashboards over gold); `retail dashboards login` shows the generated admin login."
+  value       = "http://${var.host}:${var.ports.superset}"
+}
