@@ -3,8 +3,8 @@ dashboard renders every chart from a real gold build and shows the figures gold 
 run's data-quality artifact, and the dbt docs site of the published gold shows its lineage graph."""
 
 import json
-import re
 import os
+import re
 import shutil
 import socket
 import subprocess
