@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 
 def _kafka(settings: Settings, overrides: dict[str, Any]) -> dict[str, Any]:
-    return {"bootstrap.servers": settings.endpoints().kafka_bootstrap_servers, **overrides}
+    servers = settings.endpoints().kafka_bootstrap_servers
+    return {"bootstrap.servers": servers, **settings.kafka_security.librdkafka(), **overrides}
 
 
 def kafka_admin(settings: Settings) -> AdminClient:

@@ -75,6 +75,7 @@ def start_stream(
         trigger_seconds=trigger_seconds,
         max_offsets_per_trigger=max_offsets,
         silver=silver_targets(settings, serving) if silver else None,
+        kafka_options=settings.kafka_security.spark_options(),
     )
 
 
@@ -92,6 +93,7 @@ def start_serving(spark, settings: Settings, max_offsets: int | None = BATCH_REC
         cassandra=cassandra,
         topic_prefix=settings.kafka_topic_prefix,
         max_offsets_per_trigger=max_offsets,
+        kafka_options=settings.kafka_security.spark_options(),
     )
 
 

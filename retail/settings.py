@@ -39,6 +39,54 @@ class CsvSettings(BaseModel):
     )
 
 
+class KafkaSecurity(BaseModel):
+    """How clients authenticate to Kafka (``RETAIL_KAFKA_SECURITY__<NAME>``): PLAINTEXT on the local stack, TLS
+    and/or SASL (PLAIN or SCRAM) on a cluster. The same settings reach librdkafka and Spark's Java client."""
+
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ca_file: Path | None = Field(default=None, description="PEM file of the CA that signed the brokers' certificates")
+
+    @model_validator(mode="after")
+    def _sasl_needs_a_login(self) -> KafkaSecurity:
+        if self.protocol.startswith("SASL") and not (self.sasl_username and self.sasl_password):
+            raise ValueError(
+                f"Kafka security protocol {self.protocol} needs RETAIL_KAFKA_SECURITY__SASL_USERNAME and "
+                "RETAIL_KAFKA_SECURITY__SASL_PASSWORD"
+            )
+        return self
+
+    def librdkafka(self) -> dict[str, str]:
+        """Returns the librdkafka properties (producer, consumer, admin)."""
+        config = {"security.protocol": self.protocol}
+        if self.protocol.startswith("SASL"):
+            config |= {
+                "sasl.mechanism": self.sasl_mechanism,
+                "sasl.username": str(self.sasl_username),
+                "sasl.password": self.sasl_password.get_secret_value(),
+            }
+        if self.ca_file and self.protocol.endswith("SSL"):
+            config["ssl.ca.location"] = str(self.ca_file)
+        return config
+
+    def spark_options(self) -> dict[str, str]:
+        """Returns the ``kafka.``-prefixed options of Spark's Kafka source (the Java client's properties)."""
+        options = {"kafka.security.protocol": self.protocol}
+        if self.protocol.startswith("SASL"):
+            module = "plain.PlainLoginModule" if self.sasl_mechanism == "PLAIN" else "scram.ScramLoginModule"
+            secret = self.sasl_password.get_secret_value().replace("\\", "\\\\").replace('"', '\\"')
+            options |= {
+                "kafka.sasl.mechanism": self.sasl_mechanism,
+                "kafka.sasl.jaas.config": f"org.apache.kafka.common.security.{module} required "
+                f'username="{self.sasl_username}" password="{secret}";',
+            }
+        if self.ca_file and self.protocol.endswith("SSL"):
+            options |= {"kafka.ssl.truststore.type": "PEM", "kafka.ssl.truststore.location": str(self.ca_file)}
+        return options
+
+
 class StackSettings(BaseModel):
     """Ports, heaps and folders of the native local stack (``RETAIL_STACK__<NAME>``)."""
 
@@ -120,6 +168,10 @@ class Settings(BaseSettings):
     cassandra_port: int | None = None
     cassandra_username: str | None = None
     cassandra_password: SecretStr | None = None
+    cassandra_ca_file: Path | None = Field(
+        default=None, description="PEM file of the CA of Cassandra's client TLS; set, every connection uses TLS"
+    )
+    kafka_security: KafkaSecurity = KafkaSecurity()
     cassandra_keyspace: str = Field(default="retail", description="keyspace of the real-time tables")
     cassandra_replication: int = Field(default=1, description="replication factor of that keyspace")
     spark_master: str | None = None

@@ -7,6 +7,7 @@ micro-batch or a re-ingested file replaces itself, never adds rows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -35,10 +36,11 @@ def start_kafka_stream(
     max_offsets_per_trigger: int | None = None,
     query_name: str = "bronze_kafka",
     silver: SilverTargets | None = None,
+    kafka_options: Mapping[str, str] | None = None,
 ) -> StreamingQuery:
     """Starts the bronze stream over every entity topic; ``trigger_seconds=None`` runs availableNow (catch up on
     everything there is, then stop). With ``silver`` targets each micro-batch also goes through silver."""
-    reader = kafka_source(spark, bootstrap_servers, topic_prefix, max_offsets_per_trigger)
+    reader = kafka_source(spark, bootstrap_servers, topic_prefix, max_offsets_per_trigger, options=kafka_options)
 
     def land(batch: DataFrame, batch_id: int) -> None:
         spark.sparkContext.setLocalProperty("spark.scheduler.pool", query_name)  # fair beside a serving query

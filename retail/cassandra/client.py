@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, field
 
 from retail.settings import Settings
 
@@ -15,7 +16,8 @@ class CassandraTarget:
     port: int
     keyspace: str
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # travels to executors, never into a log line
+    ca_file: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CassandraTarget:
@@ -28,6 +30,7 @@ class CassandraTarget:
             settings.cassandra_keyspace,
             settings.cassandra_username,
             password,
+            str(settings.cassandra_ca_file) if settings.cassandra_ca_file else None,
         )
 
     def connect(self):
@@ -36,7 +39,15 @@ class CassandraTarget:
         from cassandra.cluster import Cluster
 
         auth = PlainTextAuthProvider(self.username, self.password) if self.username else None
-        return Cluster(list(self.hosts), port=self.port, auth_provider=auth, protocol_version=5, connect_timeout=15)
+        tls = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
+        return Cluster(
+            list(self.hosts),
+            port=self.port,
+            auth_provider=auth,
+            ssl_context=tls,
+            protocol_version=5,
+            connect_timeout=15,
+        )
 
 
 _SESSIONS: dict[CassandraTarget, object] = {}

@@ -8,7 +8,7 @@ with dynamic partition overwrite, so a replayed micro-batch or a re-ingested fil
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +35,10 @@ def kafka_source(
     topic_prefix: str = "",
     max_offsets_per_trigger: int | None = None,
     contracts: Iterable[Contract] = CONTRACTS.values(),
+    options: Mapping[str, str] | None = None,
 ) -> DataFrame:
     """Returns the stream of the entity topics of ``contracts`` (default: every entity) from the earliest offset
-    (Kafka's own columns)."""
+    (Kafka's own columns); ``options``: the client's security (``kafka.security.protocol``, ...)."""
     topics = ",".join(topic_prefix + c.topic for c in contracts)
     reader = (
         spark.readStream.format("kafka")
@@ -45,6 +46,7 @@ def kafka_source(
         .option("subscribe", topics)
         .option("startingOffsets", "earliest")
         .option("includeHeaders", "false")
+        .options(**(options or {}))
     )
     if max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))

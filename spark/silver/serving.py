@@ -15,6 +15,7 @@ Cassandra acknowledged them (a latency histogram the executors' tasks return as 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from functools import partial, reduce
 
 import numpy as np
@@ -76,6 +77,7 @@ def start_serving_stream(
     topic_prefix: str = "",
     max_offsets_per_trigger: int | None = None,
     query_name: str = SERVING_QUERY,
+    kafka_options: Mapping[str, str] | None = None,
 ) -> StreamingQuery:
     """Starts the serving query: micro-batches back to back (no trigger interval), each written to Cassandra by
     the executors on their own long-lived sessions."""
@@ -94,7 +96,9 @@ def start_serving_stream(
     # record is read once (a filter on one source's entity would read every topic once per entity).
     frames = []
     for contract in CONTRACTS.values():
-        source = kafka_source(spark, bootstrap_servers, topic_prefix, max_offsets_per_trigger, (contract,))
+        source = kafka_source(
+            spark, bootstrap_servers, topic_prefix, max_offsets_per_trigger, (contract,), kafka_options
+        )
         bronze = kafka_to_bronze(source, topic_prefix).withColumn("batch_id", F.lit(None).cast("string"))
         frames.append(servable(bronze, contract))
     return (

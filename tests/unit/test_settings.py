@@ -71,3 +71,86 @@ def test_secret_is_not_printed(monkeypatch):
         monkeypatch.setenv(var, value)
 
     assert "s3cret" not in repr(Settings())
+
+
+CANARY = "canary-7f3a-do-not-print"
+
+
+def test_a_canary_secret_reaches_the_clients_but_no_printed_or_stored_form(monkeypatch, caplog):
+    import logging
+    from functools import partial
+
+    from retail.cassandra import CassandraTarget
+    from retail.connections import _kafka
+
+    cluster_env = {
+        **REMOTE_ENV,
+        "RETAIL_PROFILE": "cluster",
+        "RETAIL_CASSANDRA_PASSWORD": CANARY,
+        "RETAIL_KAFKA_SECURITY__PROTOCOL": "SASL_SSL",
+        "RETAIL_KAFKA_SECURITY__SASL_USERNAME": "retail",
+        "RETAIL_KAFKA_SECURITY__SASL_PASSWORD": CANARY,
+    }
+    for var, value in cluster_env.items():
+        monkeypatch.setenv(var, value)
+    caplog.set_level(logging.DEBUG)
+    settings = Settings()
+    target = CassandraTarget.from_settings(settings)
+    logging.getLogger("retail").info("settings %s, target %s", settings, target)
+
+    assert target.password == CANARY and _kafka(settings, {})["sasl.password"] == CANARY  # the clients get it
+    printed = [
+        repr(settings),
+        str(settings),
+        settings.model_dump_json(),  # what a Prefect flow run keeps of its parameters
+        repr(target),
+        repr(partial(print, target=target)),  # the string form of a Spark closure that carries the target
+        caplog.text,
+    ]
+    assert not [text for text in printed if CANARY in text]
+
+
+def test_kafka_security_reaches_librdkafka_and_sparks_java_client(monkeypatch):
+    monkeypatch.setenv("RETAIL_KAFKA_SECURITY__PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("RETAIL_KAFKA_SECURITY__SASL_MECHANISM", "SCRAM-SHA-256")
+    monkeypatch.setenv("RETAIL_KAFKA_SECURITY__SASL_USERNAME", "retail")
+    monkeypatch.setenv("RETAIL_KAFKA_SECURITY__SASL_PASSWORD", 'pa"ss')
+    monkeypatch.setenv("RETAIL_KAFKA_SECURITY__CA_FILE", "/etc/retail/kafka-ca.pem")
+    security = Settings().kafka_security
+
+    assert security.librdkafka() == {
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-256",
+        "sasl.username": "retail",
+        "sasl.password": 'pa"ss',
+        "ssl.ca.location": "/etc/retail/kafka-ca.pem",
+    }
+    spark = security.spark_options()
+    assert spark["kafka.security.protocol"] == "SASL_SSL" and spark["kafka.sasl.mechanism"] == "SCRAM-SHA-256"
+    assert spark["kafka.sasl.jaas.config"] == (
+        'org.apache.kafka.common.security.scram.ScramLoginModule required username="retail" password="pa\\"ss";'
+    )
+    assert spark["kafka.ssl.truststore.location"] == "/etc/retail/kafka-ca.pem"
+    assert Settings(kafka_security={"protocol": "PLAINTEXT"}).kafka_security.spark_options() == {
+        "kafka.security.protocol": "PLAINTEXT"
+    }
+
+
+def test_sasl_without_a_login_says_which_variables_to_set(monkeypatch):
+    monkeypatch.setenv("RETAIL_KAFKA_SECURITY__PROTOCOL", "SASL_PLAINTEXT")
+
+    with pytest.raises(ValidationError, match="RETAIL_KAFKA_SECURITY__SASL_USERNAME"):
+        Settings()
+
+
+def test_cassandra_tls_is_on_when_a_ca_is_given():
+    import ssl
+
+    import certifi
+
+    from retail.cassandra import CassandraTarget
+
+    cluster = CassandraTarget.from_settings(Settings(cassandra_ca_file=certifi.where())).connect()
+
+    assert cluster.ssl_context is not None and cluster.ssl_context.verify_mode == ssl.CERT_REQUIRED
+    assert CassandraTarget.from_settings(Settings()).connect().ssl_context is None
