@@ -57,7 +57,11 @@ def generate_events(
         sharded = produce_sharded.with_options(task_runner=DaskTaskRunner(cluster_kwargs=cluster))
         sent = sharded(settings, count, seed, bad_fraction, start_days_ago, producers)
     else:
-        sent = produce_events(settings, count, seed, bad_fraction, start_days_ago, rate=rate, live=live)
+        # Paced, the task lasts count / rate seconds: its time limit follows. A live shop is not retried: a retry would
+        # send the same events again happening at another time, i.e. as other events.
+        options = {"timeout_seconds": count / rate + 600} if rate else {}
+        task = produce_events.with_options(**options, **({"retries": 0} if live else {}))
+        sent = task(settings, count, seed, bad_fraction, start_days_ago, rate=rate, live=live)
     files = []
     if csv_count:
         files = write_csv_batch(csv_count, seed + 1, bad_fraction, start_days_ago, settings.inbox_path)
