@@ -75,7 +75,9 @@ def refresh(settings: Settings, session) -> int:
 
 def run(settings: Settings) -> None:
     """Refreshes the live file forever; a Cassandra that is down or has no table yet leaves the last file in place
-    and is tried again at the next tick (said once in the log, not at every tick)."""
+    and is tried again at the next tick, as is a file that could not be written (said once in the log, not at
+    every tick)."""
+    import duckdb
     from cassandra import DriverException
     from cassandra.cluster import NoHostAvailable
 
@@ -99,7 +101,7 @@ def run(settings: Settings) -> None:
             if failing:
                 log.info("live feed: refreshing again (%d orders in the last hour)", orders)
             failing = None
-        except (DriverException, NoHostAvailable, OSError) as err:
+        except (DriverException, NoHostAvailable, OSError, duckdb.Error) as err:
             if str(err) != failing:
                 log.warning(
                     "live feed: cannot refresh (%s); trying again every %.1f s", err, settings.stack.live_refresh_s
