@@ -427,21 +427,11 @@ def _superset(ctx: _Context) -> Service:
     def prepare() -> None:
         if not (bin_dir / "superset").exists():
             raise StackError(f"Superset's environment {s.superset_venv} is missing: run `./run setup`")
-        secrets = ensure_secrets(home)
-        # Metadata migrations, the admin and the roles: once per Superset version (~1 min), not at every start.
-        done, want = layout.data("superset") / ".initialised", hashlib.sha256(SUPERSET_LOCK.read_bytes()).hexdigest()
-        if done.exists() and done.read_text() == want:
-            return
-        superset = str(bin_dir / "superset")
-        _run_once((superset, "db", "upgrade"), "migrating Superset's metadata", env)
-        admin = (
-            *("--username", secrets.admin_user, "--firstname", "Retail", "--lastname", "Admin"),
-            *("--email", "admin@localhost", "--password", secrets.admin_password.get_secret_value()),
-        )
-        _run_once((superset, "fab", "create-admin", *admin), "creating Superset's admin", env)
-        _run_once((superset, "init"), "setting up Superset's roles", env)
-        done.write_text(want)
+        ensure_secrets(home)
 
+    # Metadata migrations, the roles and the admin once per Superset version (~1 min), in the service's own process
+    # before it becomes the server (``retail.dashboards.serve``): the other services start meanwhile.
+    marker, digest = layout.data("superset") / ".initialised", hashlib.sha256(SUPERSET_LOCK.read_bytes()).hexdigest()
     url = f"http://{ctx.host}:{s.superset_port}"
     return Service(
         name="superset",
@@ -449,6 +439,7 @@ def _superset(ctx: _Context) -> Service:
         url=url,
         # One worker with threads: ~350 MiB; more workers each load all of Superset again.
         command=(
+            *(sys.executable, "-m", "retail.dashboards.serve", str(marker), digest, "--"),
             str(bin_dir / "gunicorn"),
             *("--workers", "1", "--threads", "4", "--timeout", "120", "--bind", f"{ctx.host}:{s.superset_port}"),
             "superset.app:create_app()",
