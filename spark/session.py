@@ -8,6 +8,12 @@ from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
 
+# The driver's and the executors' JIT compiles with C1 only. A micro-batch plans and compiles new code in short bursts
+# (the driver ~20 Spark jobs per silver batch) and a flow run's Spark lives minutes, so C2's costly recompilation
+# rarely pays back on two shared cores. Measured on the stack (20,000-event silver batches, same run): the first batch
+# of a fresh application 35 s instead of 54 s, later batches as fast (20 s either way) on 40-50% less driver CPU.
+JIT_OPTIONS = "-XX:TieredStopAtLevel=1"
+
 
 def build_session(
     app_name: str,
@@ -41,6 +47,8 @@ def build_session(
         .config("spark.executor.memory", executor_memory)
         .config("spark.cores.max", str(cores))
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", JIT_OPTIONS)
+        .config("spark.executor.extraJavaOptions", JIT_OPTIONS)
     )
     if jars:
         builder = builder.config("spark.jars", ",".join(jars))
