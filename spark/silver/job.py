@@ -258,18 +258,25 @@ class SilverJob:
             )
             outputs["released"] = partial(replace_partitions, released, self.targets.released_root, AUDIT_PARTITIONS)
         if self.targets.cassandra is not None:
-            outputs |= self._cassandra_outputs(judged, counts, batch_id, entities)
+            outputs |= self._cassandra_outputs(judged, judgement.rows, counts, batch_id, entities)
         try:
             run_all({f"silver batch {batch_id}: {name}": task for name, task in outputs.items()})
             self._write_counts(counts, batch_id)
         finally:
             judged.unpersist()
 
-    def _cassandra_outputs(self, judged: DataFrame, counts, batch_id: str, entities: tuple[str, ...]) -> dict:
+    def _cassandra_outputs(
+        self, judged: DataFrame, decisions: pd.DataFrame, counts, batch_id: str, entities: tuple[str, ...]
+    ) -> dict:
         """Returns the writes of what Cassandra must hold of this batch: its silver rows (unless a serving query
         writes them), the purchases it released and removals of rows the serving query wrote that silver rejects, in
-        one job; and the batch's sales per minute."""
+        one job (none when the batch's judgement has nothing of these, as most batches beside a serving query); and
+        the batch's sales per minute."""
         silver, quarantined = F.col("outcome") == "silver", F.col("outcome") == "quarantined"
+        is_silver = decisions["outcome"] == "silver"
+        needed = (is_silver & (decisions["retried"] | (not self.targets.serving))) | (
+            (decisions["outcome"] == "quarantined") & decisions["reason"].isin((CONFLICT_REASON, RETRIED_REASON))
+        )
         write = (
             F.when(silver & F.col("retried"), int(Write.RELEASE))
             .when(silver & F.lit(not self.targets.serving), int(Write.SILVER))
@@ -282,7 +289,7 @@ class SilverJob:
             if counts[entity]["silver"] or counts[entity]["quarantined"]
         ]
         outputs = {}
-        if frames:
+        if frames and needed.any():
             wide = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
             outputs["cassandra"] = partial(wide.foreachPartition, partial(write_events, target=self.targets.cassandra))
         if counts.get(PURCHASES.entity, {}).get("silver"):
