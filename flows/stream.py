@@ -30,8 +30,10 @@ def stream_forever(trigger_seconds: float = 2.0, max_offsets: int | None = BATCH
     from retail.jobs import start_live
 
     settings = Settings()
-    spark = flow_spark(settings)
+    # The slot first, Spark after: a run that waits for the slot (a catch-up holds it) waits as a bare process
+    # instead of starting an application that competes with the catch-up for the cores.
     with concurrency(STREAM_SLOT, lease_duration=60):
+        spark = flow_spark(settings)
         queries = start_live(spark, settings, trigger_seconds, max_offsets)
         print(f"serving query {queries[0].id} and stream {queries[1].id} running (every {trigger_seconds} s)")
         try:
