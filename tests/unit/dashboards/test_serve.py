@@ -74,7 +74,12 @@ def test_a_later_start_skips_the_set_up_until_superset_changes(tmp_path, venv):
 
     calls.unlink()
     _serve(tmp_path, bin_dir, digest="v2")
-    assert [line.split()[0] for line in calls.read_text().splitlines()] == ["superset", "superset", "python", "gunicorn"]
+    assert [line.split()[0] for line in calls.read_text().splitlines()] == [
+        "superset",
+        "superset",
+        "python",
+        "gunicorn",
+    ]
 
 
 def test_a_failed_set_up_step_ends_the_service_with_what_to_do_and_no_server(tmp_path, venv):
