@@ -11,8 +11,9 @@ from retail.settings import Settings
 BATCH_RECORDS = 50_000
 
 
-def spark_session(settings: Settings, app_name: str, master: str | None = None):
-    """Returns a Spark session on the configured master (or ``master``) with the Kafka connector."""
+def spark_session(settings: Settings, app_name: str, master: str | None = None, conf: dict[str, str] | None = None):
+    """Returns a Spark session on the configured master (or ``master``) with the Kafka connector; ``conf`` adds to
+    (or overrides) the session's Spark settings."""
     from retail.stack.artifacts import fetch, load_groups
     from spark.session import build_session
 
@@ -20,7 +21,7 @@ def spark_session(settings: Settings, app_name: str, master: str | None = None):
     jars = tuple(str(j) for j in sorted(connector.glob("*.jar")))
     # Two queries share the executors when the serving query runs beside the silver stream: fair scheduling lets
     # the serving query's short tasks in between a long silver batch's.
-    conf = {"spark.scheduler.mode": "FAIR"}
+    conf = {"spark.scheduler.mode": "FAIR", **(conf or {})}
     return build_session(
         app_name,
         master or settings.endpoints().spark_master,
