@@ -59,11 +59,13 @@ class Lease:
         token = uuid.uuid4().hex
         began = time.monotonic()
         content = partial(self._content, token, what, datetime.now(UTC).isoformat(timespec="seconds"))
-        unreadable_since = None
+        unreadable_since = named = None  # named: the last holder read, as a read during its renewal finds none
         while not self.lake.create_exclusive(self.uri, content()):
             holder = self.holder()
+            named = holder or named
             if holder is not None and holder["expires_at"] < time.time():
                 self.lake.delete(self.uri)  # its holder stopped renewing it: it died
+                named = None
                 continue
             unreadable_since = (unreadable_since or time.monotonic()) if holder is None else None
             if unreadable_since is not None and time.monotonic() - unreadable_since > self.ttl_s:
@@ -72,8 +74,8 @@ class Lease:
                 continue
             if time.monotonic() - began > wait_s:
                 raise SilverBusyError(
-                    f"silver is being written by {_describe(holder)}; waited {wait_s:.0f} s for it. Let it finish "
-                    f"(or stop it), then run again; a holder that died frees it within {self.ttl_s:.0f} s"
+                    f"silver is being written by {_describe(holder or named)}; waited {wait_s:.0f} s for it. Let it "
+                    f"finish (or stop it), then run again; a holder that died frees it within {self.ttl_s:.0f} s"
                 )
             time.sleep(poll_s)
         stop, renewal = threading.Event(), _Renewal(time.monotonic())
