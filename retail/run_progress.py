@@ -22,6 +22,8 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun, Log
 from prefect.client.schemas.sorting import FlowRunSort, LogSort
 
+from retail.stack.prefect_runs import AWAITING_SLOT
+
 # The logger of a flow's own lines (its prints); the worker and runner log under others.
 _FLOW_LOGGER = "prefect.flow_runs"
 # What Prefect's engine logs about every run: not news to someone who watches the steps.
@@ -36,7 +38,7 @@ class Progress:
     """One line of news about a run: a step's start or end (``seconds`` then set), or a line a flow printed."""
 
     step: str
-    event: str  # started, completed, failed, crashed, cancelled, or "says" for a printed line
+    event: str  # started, completed, failed, crashed, cancelled, "says" for a printed line, "waits" before a start
     message: str = ""
     seconds: float | None = None
 
@@ -56,11 +58,15 @@ def follow(
     run goes on)."""
     next_tick = time.monotonic() + tick_s
     announced: set[tuple[UUID, str]] = set()
+    waited: set[str] = set()
     names: dict[UUID, str] = {}
     logs_after: datetime | None = None
     deadline = time.monotonic() + timeout_s
     while True:
         run = client.read_flow_run(run_id)
+        if (waits := why_waiting(run)) and waits not in waited:
+            waited.add(waits)
+            emit(Progress("pipeline", "waits", waits))
         steps = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id])),
             sort=FlowRunSort.START_TIME_ASC,
@@ -94,6 +100,15 @@ def follow(
         if time.monotonic() > deadline:
             raise TimeoutError(f"flow run {run_id} did not end within {timeout_s:.0f} s")
         time.sleep(poll_s)
+
+
+def why_waiting(run: FlowRun) -> str | None:
+    """Why a run that has not started yet waits longer than a worker's poll, or None."""
+    if run.state is None or not run.state.is_scheduled() or run.state.name == "Scheduled":
+        return None
+    if run.state.name == AWAITING_SLOT:
+        return "waits for its deployment's slot: another run of it has not ended (one runs at a time)"
+    return f"{run.state.name.lower()}: waits for a worker of its work pool to pick it up"
 
 
 def in_order(

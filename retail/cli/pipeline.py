@@ -69,6 +69,8 @@ def _show(news: Progress, began: float, link: str) -> None:
         console.print(f"{at} [bold]▶ {news.step}[/]")
     elif news.event == "completed":
         console.print(f"{at} [green]✓ {news.step}[/] ({news.seconds:.1f} s)")
+    elif news.event == "waits":
+        console.print(f"{at}   [yellow]{news.message}[/] (see {link})", highlight=False)
     elif news.event == "says":
         console.print(f"{at}   {news.step}: {news.message}", highlight=False)
     else:

@@ -405,7 +405,9 @@ def _prefect_worker(ctx: _Context) -> Service:
         env=ctx.prefect_env,
         healthy=partial(health.prefect_worker, ctx.endpoints.prefect_api_url, pool),
         requires=("prefect-server",),
-        # Its flow runs stop with it: say so in Prefect, or they stay "running" and keep the stream slot forever.
+        # Its flow runs stop with it: say so in Prefect, or they stay "running" and keep their slots for ever. A
+        # worker that starts finds the runs of one that died without saying (a killed session, a crash) the same way.
+        prepare=partial(abandon_runs, ctx.endpoints.prefect_api_url, pool, "its worker was gone at stack up"),
         before_stop=partial(abandon_runs, ctx.endpoints.prefect_api_url, pool),
         stop_signals=2,
     )

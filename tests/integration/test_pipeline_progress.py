@@ -3,8 +3,10 @@ with its error as soon as it fails."""
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from uuid import UUID
 
@@ -31,16 +33,23 @@ def run_env(isolated, tmp_path) -> dict[str, str]:
     }
 
 
-def watch(env: dict[str, str], *args: str, on_line=lambda line: None) -> tuple[int, list[str]]:
+def watch(env: dict[str, str], *args: str, on_line=lambda line: None, deadline_s=1200) -> tuple[int, list[str]]:
     """Runs `retail pipeline` and hands each output line to ``on_line`` as it comes; returns the exit code and the
-    lines."""
+    lines. Fails the test when the command has not ended after ``deadline_s``."""
     command = [str(Path(sys.executable).parent / "retail"), "pipeline", *args]
     lines = []
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-        for line in proc.stdout:
-            lines.append(line.rstrip())
-            on_line(line)
-        return proc.wait(timeout=60), lines
+        watchdog = threading.Timer(deadline_s, proc.kill)
+        watchdog.start()
+        try:
+            for line in proc.stdout:
+                lines.append(line.rstrip())
+                on_line(line)
+            code = proc.wait(timeout=60)
+        finally:
+            watchdog.cancel()
+    assert code != -signal.SIGKILL, f"`retail pipeline` still ran after {deadline_s} s:\n" + "\n".join(lines[-40:])
+    return code, lines
 
 
 def test_each_step_is_shown_while_the_run_works(isolated, run_env):

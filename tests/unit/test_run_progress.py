@@ -6,7 +6,7 @@ from uuid import uuid4
 
 from prefect.client.schemas.objects import FlowRun, Log, State, StateType
 
-from retail.run_progress import in_order
+from retail.run_progress import in_order, why_waiting
 
 T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -64,3 +64,12 @@ def test_the_engines_own_lines_and_other_loggers_are_left_out():
         "started generate-events",
         "says generate-events 12,000 events/s",
     ]
+
+
+def test_a_run_that_waits_says_why_and_a_freshly_scheduled_one_says_nothing():
+    def waiting(name: str, state: StateType = StateType.SCHEDULED) -> str | None:
+        return why_waiting(FlowRun(flow_id=uuid4(), state=State(type=state, name=name)))
+
+    assert "another run of it has not ended" in waiting("AwaitingConcurrencySlot")
+    assert waiting("Late") == "late: waits for a worker of its work pool to pick it up"
+    assert waiting("Scheduled") is None and waiting("Running", StateType.RUNNING) is None

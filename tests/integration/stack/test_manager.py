@@ -1,11 +1,19 @@
-"""The native stack itself: status, idempotent up and the memory budget."""
+"""The native stack itself: status, idempotent up, the memory budget, loopback only, and a clean start after a
+worker that was killed."""
 
 import os
+import uuid
 
 import psutil
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.responses import SetStateStatus
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.states import Cancelled, Pending
 
 from retail.stack import Stack
+from retail.stack.prefect_runs import AWAITING_SLOT
 
 pytestmark = [
     pytest.mark.integration,
@@ -47,3 +55,34 @@ def test_every_listening_socket_of_the_stack_and_the_spark_driver_is_on_loopback
 
     assert {port for *_, port in listening} >= {4040, 9092, 9042, 9000, 7077, 4200}  # the driver UI among them
     assert [s for s in listening if s[2] not in LOOPBACK] == []
+
+
+def test_a_worker_that_starts_cancels_the_runs_a_killed_worker_left_holding_their_slots(stack_settings):
+    stack, api = Stack(stack_settings), stack_settings.endpoints().prefect_api_url
+    worker = stack.process("prefect-worker")
+    for proc in [*worker.children(recursive=True), worker]:  # as a session that ends takes it: no goodbye
+        proc.kill()
+    psutil.wait_procs([worker], timeout=30)
+    with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+        flow_id = client.create_flow_from_name("orphan-check")
+        deployment = client.create_deployment(
+            flow_id, f"orphan-{uuid.uuid4().hex[:8]}", work_pool_name=stack_settings.work_pool, concurrency_limit=1
+        )
+        slot = f"deployment:{deployment}"
+        try:
+            # The worker's way to start a run: Pending takes the deployment's one slot, a second run queues for it.
+            holder, queued = (client.create_flow_run_from_deployment(deployment) for _ in range(2))
+            assert client.set_flow_run_state(holder.id, Pending()).status == SetStateStatus.ACCEPT
+            client.set_flow_run_state(queued.id, Pending())
+            assert client.read_flow_run(queued.id).state.name == AWAITING_SLOT
+            assert client.read_global_concurrency_limit_by_name(slot).active_slots == 1
+
+            assert stack.up(report=lambda _: None) == ["prefect-worker"]
+
+            assert [client.read_flow_run(r.id).state.type for r in (holder, queued)] == [StateType.CANCELLED] * 2
+            assert client.read_global_concurrency_limit_by_name(slot).active_slots == 0
+            latest = client.create_flow_run_from_deployment(deployment)
+            assert client.set_flow_run_state(latest.id, Pending()).status == SetStateStatus.ACCEPT  # the slot is free
+            client.set_flow_run_state(latest.id, Cancelled(), force=True)
+        finally:
+            client.delete_deployment(deployment)
