@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from retail import scratch
 from retail.connections import kafka_consumer
 from retail.contracts import CONTRACTS, PURCHASES
 from retail.settings import Settings
@@ -425,6 +426,7 @@ def main() -> None:
     bronze_rate = total / (time.perf_counter() - began)
     spark.stop()
     naive_rate = naive_consumer(base, f"rt{run}naive", args.naive)
+    scratch.remove([live, bronze_only, live.model_copy(update={"cassandra_keyspace": f"rt{run}naive"})])
     cost = judge_cost(args.history)
 
     steady = [p for p in phases if p["lag_slope_silver"] <= 0.02 * p["offered"] and p["failed"] == 0]

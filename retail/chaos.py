@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from retail import scratch
 from retail.settings import Settings
 
 COMMIT_DEADLINE_S = 600.0  # the longest a trial waits for the stream to commit again after a fault
@@ -70,13 +71,7 @@ class Trial:
 
     def __init__(self, settings: Settings, work: Path, *, rate: int) -> None:
         run = uuid.uuid4().hex[:8]
-        self.settings = settings.model_copy(
-            update={
-                "kafka_topic_prefix": f"chaos{run}-",
-                "lake_path": f"/chaos/{run}",
-                "cassandra_keyspace": f"chaos{run}",
-            }
-        )
+        self.settings = scratch.of(settings, f"chaos{run}", "/chaos")
         self.work, self.rate = work / run, rate
         self.work.mkdir(parents=True, exist_ok=True)
         self.stream: subprocess.Popen | None = None
@@ -296,25 +291,8 @@ def run_fault(settings: Settings, work: Path, fault: str, *, rounds: int, rate: 
             os.killpg(trial.producer.pid, signal.SIGKILL)
     outcome.stream_restarts = trial.restarts
     outcome.produced, outcome.layers = reconcile(trial.settings, trial.ledgers)
-    _remove(trial.settings)
+    scratch.remove([trial.settings])  # its ledgers and logs stay in its work folder
     return outcome
-
-
-def _remove(settings: Settings) -> None:
-    """Removes a trial's topics, keyspace and lake folders (its ledgers and logs stay in its work folder)."""
-    from retail.connections import cassandra_cluster, kafka_admin, webhdfs
-    from retail.contracts import CONTRACTS
-
-    topics = [settings.kafka_topic_prefix + c.topic for c in CONTRACTS.values()]
-    admin = kafka_admin(settings)  # held until the deletions are done: a collected client cancels them
-    for done in admin.delete_topics(topics).values():
-        done.result(timeout=60)
-    cluster = cassandra_cluster(settings)
-    try:
-        cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {settings.cassandra_keyspace}", timeout=120)
-    finally:
-        cluster.shutdown()
-    webhdfs(settings).rm(urlparse(settings.lake_uri()).path, recursive=True)
 
 
 def _flow(trial: Trial, seconds: float) -> None:

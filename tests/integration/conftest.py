@@ -14,11 +14,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from retail import scratch
 from retail.cassandra.client import close_sessions
 from retail.generator import GeneratorConfig, generate
 from retail.jobs import start_stream
@@ -73,8 +76,12 @@ def stack_settings() -> Iterator[Settings]:
         stack = Stack(settings)
         started = stack.up(report=lambda msg: print(f"[stack] {msg}"))
         try:
+            if {"kafka", "cassandra", "namenode"} <= set(started):  # no one else's tests run on it: earlier
+                # sessions' leftovers go (a run that was killed never reached its own clean-up)
+                remove_test_data(partial(scratch.leftovers, settings, TEST_NAMESPACE, TEST_LAKE))
             yield settings
         finally:
+            remove_test_data(lambda: ISSUED)
             close_sessions()  # this process's cached Cassandra sessions, while Cassandra still answers
             stack.down(started, report=lambda msg: print(f"[stack] {msg}"))
     else:
@@ -92,13 +99,26 @@ def spark(stack_settings: Settings):
     session.stop()
 
 
+TEST_NAMESPACE, TEST_LAKE = r"t[0-9a-f]{10}", "/tests"  # a test's own topics, keyspace and lake folder: `isolated`
+ISSUED: list[Settings] = []  # the namespaces this session handed out
+
+
+def remove_test_data(namespaces: Callable[[], list[Settings]]) -> None:
+    """Deletes tests' topics, keyspaces and lake folders, so the stack does not grow with every run; a failure to
+    tidy up is a warning, not a failed run."""
+    try:
+        scratch.remove(namespaces())
+    except Exception as err:  # noqa: BLE001 - the tests ran; what was left is said, not failed
+        warnings.warn(f"test data left on the stack: {err!r}", stacklevel=1)
+
+
 @pytest.fixture
 def isolated(stack_settings: Settings) -> Settings:
-    """Settings of the stack with topics and lake folders of this test's own, so tests never see each other's data."""
-    run = uuid.uuid4().hex[:10]
-    return stack_settings.model_copy(
-        update={"kafka_topic_prefix": f"t{run}-", "lake_path": f"/tests/{run}", "cassandra_keyspace": f"t{run}"}
-    )
+    """Settings of the stack with topics and lake folders of this test's own, so tests never see each other's data.
+    They are deleted when the test session ends."""
+    namespace = scratch.of(stack_settings, f"t{uuid.uuid4().hex[:10]}", TEST_LAKE)
+    ISSUED.append(namespace)
+    return namespace
 
 
 @pytest.fixture
