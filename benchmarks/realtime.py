@@ -426,7 +426,12 @@ def main() -> None:
     bronze_rate = total / (time.perf_counter() - began)
     spark.stop()
     naive_rate = naive_consumer(base, f"rt{run}naive", args.naive)
-    scratch.remove([live, bronze_only, live.model_copy(update={"cassandra_keyspace": f"rt{run}naive"})])
+    scratch.remove(  # the run's topics, keyspaces and lakes (the live and the bronze-only lake are in /bench/<run>)
+        [
+            live.model_copy(update={"lake_path": f"/bench/{run}"}),
+            live.model_copy(update={"cassandra_keyspace": f"rt{run}naive"}),
+        ]
+    )
     cost = judge_cost(args.history)
 
     steady = [p for p in phases if p["lag_slope_silver"] <= 0.02 * p["offered"] and p["failed"] == 0]
