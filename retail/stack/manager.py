@@ -109,7 +109,7 @@ class Stack:
                 for svc in self.services:
                     if svc.name not in deadlines and set(svc.requires) <= healthy:
                         if procs[svc.name] is None:
-                            procs[svc.name] = self._start(svc)
+                            procs[svc.name] = self._start(svc, report)
                             started.append(svc.name)
                             report(f"started {svc.name} (pid {procs[svc.name].pid})")
                         deadlines[svc.name] = time.monotonic() + self.settings.stack.health_deadline_s
@@ -184,10 +184,11 @@ class Stack:
                     f"Stop that process, or give {svc.name} another port with {setting}."
                 )
 
-    def _start(self, svc: Service) -> psutil.Process:
+    def _start(self, svc: Service, report: Callable[[str], None]) -> psutil.Process:
         for folder in (self.layout.data(svc.name), self.layout.log(svc.name).parent):
             folder.mkdir(parents=True, exist_ok=True)
-        svc.prepare()
+        if news := svc.prepare():
+            report(f"{svc.name}: {news}")
         proc = spawn(svc.command, env=svc.env, log=self.layout.log(svc.name), cwd=self.layout.data(svc.name))
         PidFile(self.layout.pid(svc.name)).write(proc, svc.fingerprint)
         return proc

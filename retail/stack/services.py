@@ -96,7 +96,8 @@ class Layout:
 
 @dataclass(frozen=True)
 class Service:
-    """One process of the stack. ``prepare`` renders config and formats storage; it runs right before a start."""
+    """One process of the stack. ``prepare`` renders config and formats storage; it runs right before a start and
+    may return a line of news for the user."""
 
     name: str
     ports: tuple[int, ...]
@@ -107,7 +108,7 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
     requires: tuple[str, ...] = ()
     artifacts: tuple[ArtifactGroup, ...] = ()
-    prepare: Callable[[], None] = lambda: None
+    prepare: Callable[[], str | None] = lambda: None
     before_stop: Callable[[], None] = lambda: None  # while the services it needs still run
     stop_signals: int = 1
 
@@ -392,6 +393,13 @@ def _prefect_server(ctx: _Context) -> Service:
     )
 
 
+def _cancel_orphans(api_url: str, pool: str) -> str | None:
+    """Cancels the flow runs a worker that was killed left behind (see ``abandon_runs``); says which."""
+    if names := abandon_runs(api_url, pool, "its worker was gone at stack up"):
+        return f"cancelled {len(names)} flow run(s) a worker that was killed left behind: {', '.join(names)}"
+    return None
+
+
 def _prefect_worker(ctx: _Context) -> Service:
     pool = ctx.settings.work_pool
     return Service(
@@ -407,7 +415,7 @@ def _prefect_worker(ctx: _Context) -> Service:
         requires=("prefect-server",),
         # Its flow runs stop with it: say so in Prefect, or they stay "running" and keep their slots for ever. A
         # worker that starts finds the runs of one that died without saying (a killed session, a crash) the same way.
-        prepare=partial(abandon_runs, ctx.endpoints.prefect_api_url, pool, "its worker was gone at stack up"),
+        prepare=partial(_cancel_orphans, ctx.endpoints.prefect_api_url, pool),
         before_stop=partial(abandon_runs, ctx.endpoints.prefect_api_url, pool),
         stop_signals=2,
     )

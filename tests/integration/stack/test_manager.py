@@ -77,8 +77,12 @@ def test_a_worker_that_starts_cancels_the_runs_a_killed_worker_left_holding_thei
             assert client.read_flow_run(queued.id).state.name == AWAITING_SLOT
             assert client.read_global_concurrency_limit_by_name(slot).active_slots == 1
 
-            assert stack.up(report=lambda _: None) == ["prefect-worker"]
+            said: list[str] = []
+            assert stack.up(report=said.append) == ["prefect-worker"]
 
+            news = next(line for line in said if "cancelled" in line)
+            assert news.startswith("prefect-worker: cancelled 2 flow run(s) a worker that was killed left behind: ")
+            assert holder.name in news and queued.name in news
             assert [client.read_flow_run(r.id).state.type for r in (holder, queued)] == [StateType.CANCELLED] * 2
             assert client.read_global_concurrency_limit_by_name(slot).active_slots == 0
             latest = client.create_flow_run_from_deployment(deployment)
