@@ -92,20 +92,22 @@ def ingest(
         dialect = csv_dialect(settings, delimiter=delimiter, encoding=encoding, extra_columns=extra_columns)
     except ValueError as err:
         raise fail(str(err)) from None
-    spark = spark_session(settings, "bronze-csv", master)
-    targets = silver_targets(settings) if silver else None
+    with console.status("starting Spark"):
+        spark = spark_session(settings, "bronze-csv", master)
+        targets = silver_targets(settings) if silver else None
     rejected = []
     for file in files:
         try:
-            report = ingest_csv(
-                spark,
-                file,
-                entity,
-                landing_root=settings.lake().landing_csv,
-                bronze_root=settings.lake().bronze_csv,
-                silver=targets,
-                dialect=dialect,
-            )
+            with console.status(f"landing {file} in bronze" + (" and silver" if silver else "")):
+                report = ingest_csv(
+                    spark,
+                    file,
+                    entity,
+                    landing_root=settings.lake().landing_csv,
+                    bronze_root=settings.lake().bronze_csv,
+                    silver=targets,
+                    dialect=dialect,
+                )
         except ValueError as err:  # an unknown entity, or a header that does not fit it: nothing landed
             err_console.print(f"[red]rejected[/] {err}")
             rejected.append(file)
