@@ -7,6 +7,7 @@ the end if it was started here), or ``auto`` (the default: docker when an engine
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -81,7 +82,8 @@ def stack_settings() -> Iterator[Settings]:
                 remove_test_data(partial(scratch.leftovers, settings, TEST_NAMESPACE, TEST_LAKE))
             yield settings
         finally:
-            remove_test_data(lambda: ISSUED)
+            if ISSUED:
+                remove_test_data(lambda: ISSUED)
             close_sessions()  # this process's cached Cassandra sessions, while Cassandra still answers
             stack.down(started, report=lambda msg: print(f"[stack] {msg}"))
     else:
@@ -100,7 +102,7 @@ def spark(stack_settings: Settings):
 
 
 TEST_NAMESPACE, TEST_LAKE = r"t[0-9a-f]{10}", "/tests"  # a test's own topics, keyspace and lake folder: `isolated`
-ISSUED: list[Settings] = []  # the namespaces this session handed out
+ISSUED: list[Settings] = []  # the namespaces this session handed out and has not removed yet
 
 
 def remove_test_data(namespaces: Callable[[], list[Settings]]) -> None:
@@ -113,12 +115,15 @@ def remove_test_data(namespaces: Callable[[], list[Settings]]) -> None:
 
 
 @pytest.fixture
-def isolated(stack_settings: Settings) -> Settings:
+def isolated(stack_settings: Settings) -> Iterator[Settings]:
     """Settings of the stack with topics and lake folders of this test's own, so tests never see each other's data.
-    They are deleted when the test session ends."""
+    They are deleted when the test ends (when a service is down then, at the session's end)."""
     namespace = scratch.of(stack_settings, f"t{uuid.uuid4().hex[:10]}", TEST_LAKE)
     ISSUED.append(namespace)
-    return namespace
+    yield namespace
+    with contextlib.suppress(Exception):  # a test that stopped a service: the session's end tries again
+        scratch.remove([namespace])
+        ISSUED.remove(namespace)
 
 
 @pytest.fixture
