@@ -1,6 +1,6 @@
 """Scratch namespaces: a test's, a chaos trial's or a benchmark's own topics (a prefix), Cassandra keyspace and lake
 folder, made so it never sees anyone else's data, and removed when it is done so the stack does not grow with every
-run. The platform's own namespace (no topic prefix) is never removed here."""
+run. The platform's own namespace (the configured settings' topics, keyspace and lake) is never removed here."""
 
 from __future__ import annotations
 
@@ -57,9 +57,7 @@ def leftovers(settings: Settings, name: str, lake_root: str) -> list[Settings]:
     names = {t.split("-", 1)[0] for t in kafka_admin(settings).list_topics(timeout=30).topics if "-" in t}
     cluster = cassandra_cluster(settings)
     try:
-        names |= {
-            r.keyspace_name for r in cluster.connect().execute("SELECT keyspace_name FROM system_schema.keyspaces")
-        }
+        names |= _keyspaces(cluster.connect())
     finally:
         cluster.shutdown()
     return [of(settings, n, lake_root) for n in sorted(filter(pattern.match, names))]
