@@ -87,11 +87,15 @@ class Lake:
         _write_and_close(self._fs(uri).create(self._path(uri), True), text)
 
     def read_text(self, uri: str) -> str:
-        """Returns the text of a small file; raises FileNotFoundError when there is none."""
+        """Returns the text of a small file; raises FileNotFoundError when there is none, and OSError when the
+        filesystem cannot say (an HDFS outage is not an absent file)."""
         try:
             stream = self._fs(uri).open(self._path(uri))
         except Py4JJavaError as err:
-            raise FileNotFoundError(uri) from err
+            error = err.java_exception
+            if error.getClass().getName() == "java.io.FileNotFoundException":
+                raise FileNotFoundError(uri) from err
+            raise OSError(f"could not read {uri}: {error.toString()}") from err
         try:
             return str(self._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
         finally:

@@ -1,5 +1,6 @@
 """The silver writer's lease on a real Hadoop filesystem (a local folder): one holder at a time, a second writer
-waits then is refused with the holder named, and the lease of a holder that died expires."""
+waits then is refused with the holder named, the lease of a holder that died expires, and a holder that stalled past
+the lease time can never commit (the fence)."""
 
 import json
 import threading
@@ -63,9 +64,10 @@ def test_a_holder_that_cannot_renew_for_longer_than_the_lease_fails_its_batch(le
     def failing(uri, text):
         raise OSError("could only be written to 0 of the 1 minReplication nodes")
 
-    with pytest.raises(LeaseLostError, match="could not renew the silver lease"), lease.held("batch a"):
+    with pytest.raises(LeaseLostError, match="without a renewal"), lease.held("batch a") as holding:
         monkeypatch.setattr(lease.lake, "write_text", failing)
         time.sleep(lease.ttl_s + 1.5)
+        holding.check()  # the batch's commit step
     monkeypatch.setattr(lease.lake, "write_text", writes)
 
 
@@ -79,8 +81,9 @@ def test_a_renewal_that_fails_once_is_tried_again_and_the_batch_goes_on(lease, m
         writes(uri, text)
 
     monkeypatch.setattr(lease.lake, "write_text", once)
-    with lease.held("batch a"):
+    with lease.held("batch a") as holding:
         time.sleep(lease.ttl_s + 1.0)  # longer than the lease: only renewals after the failure kept it
+        holding.check()
 
     assert failed and lease.holder() is None
 
@@ -92,3 +95,94 @@ def test_a_lease_file_nobody_can_read_is_taken_over_after_the_lease_time(lease):
     with lease.held("next batch", wait_s=30):
         assert "next batch" in lease.holder()["writer"]
     assert time.monotonic() - began >= lease.ttl_s
+
+
+class Stalling:
+    """The lake as one holder sees it, which can stall it (a GC pause, a frozen VM, an HDFS client that hangs):
+    while stalled, its reads and writes wait."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake, self.running = lake, threading.Event()
+        self.running.set()
+
+    def __getattr__(self, name):
+        call = getattr(self.lake, name)
+
+        def waiting(*args, **kwargs):
+            self.running.wait()
+            return call(*args, **kwargs)
+
+        return waiting
+
+
+def test_a_holder_that_stalled_past_the_lease_time_never_commits_and_the_waiter_does(spark, tmp_path):
+    stalling = Stalling(Lake(spark))
+    first = Lease(stalling, tmp_path.as_uri(), ttl_s=3.0, renew_s=0.5)
+    second = Lease(Lake(spark), tmp_path.as_uri(), ttl_s=3.0, renew_s=0.5)
+    committed, failed, holding_a = [], [], threading.Event()
+
+    def writer(lease: Lease, name: str, stall: bool) -> None:
+        try:
+            with lease.held(name, wait_s=60) as holding:
+                holding_a.set()
+                if stall:
+                    stalling.running.clear()
+                    time.sleep(lease.ttl_s * 2)  # the stall: no renewal gets through
+                    stalling.running.set()
+                    time.sleep(lease.renew_s * 3)  # its renewer wakes up and finds the other's token
+                holding.check()
+                committed.append(name)
+        except LeaseLostError as err:
+            failed.append((name, str(err)))
+
+    a = threading.Thread(target=writer, args=(first, "batch a", True))
+    a.start()
+    holding_a.wait()
+    b = threading.Thread(target=writer, args=(second, "batch b", False))
+    b.start()
+    a.join()
+    b.join()
+
+    assert committed == ["batch b"]
+    assert [name for name, _ in failed] == ["batch a"]
+    assert "this step is not committed" in failed[0][1]
+
+
+def test_a_renewal_never_writes_over_another_writers_lease(lease):
+    other = {"token": "other", "writer": "csv file (pid 2 on h)", "since": "2026-01-01", "expires_at": time.time() + 60}
+    with pytest.raises(LeaseLostError, match=r"now names csv file"), lease.held("batch a") as holding:
+        lease.lake.write_text(lease.uri, json.dumps(other))  # as a waiter that took the lease over leaves it
+        time.sleep(lease.renew_s * 3)
+        holding.check()
+
+    assert lease.holder()["token"] == "other"  # neither renewed over nor released by the holder that lost it
+
+
+def test_a_lease_the_filesystem_cannot_read_is_waited_on_never_taken_over(lease, monkeypatch):
+    """An HDFS outage makes the lease file unreadable; that is not an absent or abandoned lease."""
+    live = {
+        "token": "t",
+        "writer": "silver batch 7 (pid 3 on h)",
+        "since": "2026-01-01",
+        "expires_at": time.time() + 60,
+    }
+    lease.lake.write_text(lease.uri, json.dumps(live))
+
+    def down(uri):
+        raise OSError("could not read: Connection refused")
+
+    monkeypatch.setattr(lease.lake, "read_text", down)
+    with pytest.raises(SilverBusyError), lease.held("next batch", wait_s=lease.ttl_s + 1.0):
+        pass
+    monkeypatch.undo()
+
+    assert lease.holder()["token"] == "t"
+
+
+def test_the_lake_says_a_missing_file_is_missing_and_other_failures_are_errors(spark, tmp_path):
+    lake = Lake(spark)
+    with pytest.raises(FileNotFoundError):
+        lake.read_text((tmp_path / "none").as_uri())
+    with pytest.raises(OSError, match="could not read") as raised:
+        lake.read_text("hdfs://127.0.0.1:1/lease")  # nothing listens there: the filesystem cannot say
+    assert not isinstance(raised.value, FileNotFoundError)
