@@ -18,6 +18,7 @@ the batch that brings its customer, read back from its own batch's quarantine.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial, reduce
@@ -25,7 +26,7 @@ from functools import partial, reduce
 import pandas as pd
 import pyarrow as pa
 import pyspark.sql.functions as F
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 
 from retail.cassandra import SALES_PER_MINUTE, CassandraTarget, Write, session_for, write_events
 from retail.cassandra.writer import run_concurrently
@@ -33,7 +34,7 @@ from retail.contracts import CLICKSTREAM, CONTRACTS, CUSTOMERS, PURCHASES, Contr
 from retail.lake import LakeLayout
 from spark.concurrent import run_all
 from spark.hdfs import Lake, replace_partitions
-from spark.silver.lease import Lease
+from spark.silver.lease import Holding, Lease, LeaseLostError
 from spark.silver.quality import gate
 from spark.silver.state import (
     CONFLICT_REASON,
@@ -110,6 +111,40 @@ def _keys_of(rows: DataFrame) -> pd.DataFrame:
     return arrow_frame(keys.toArrow())
 
 
+class _Written:
+    """The rows a batch's outputs wrote, per outcome and entity, counted by Spark as it writes them (an observation
+    on each written frame: no Spark job of its own), to be reconciled with what the judgement decided."""
+
+    OUTCOMES = ("silver", "quarantined", "released")
+
+    def __init__(self, entities: tuple[str, ...]) -> None:
+        self.entities = entities
+        self.observed: list[tuple[str, Observation]] = []
+
+    def observe(self, frame: DataFrame, outcome: str, entity: str | None = None) -> DataFrame:
+        """Returns ``frame`` counted as it is written: its rows of ``entity``, or of every entity by its column."""
+        observation = Observation(f"written-{outcome}-{entity or 'all'}-{uuid.uuid4().hex}")
+        self.observed.append((outcome, observation))
+        if entity is not None:
+            return frame.observe(observation, F.count(F.lit(1)).alias(entity))
+        return frame.observe(observation, *(F.count_if(F.col("entity") == e).alias(e) for e in self.entities))
+
+    def reconcile(self, counts: dict[str, dict[str, int]], batch_id: str) -> None:
+        """Raises when an output wrote other than the judgement's number of rows of an entity (an output it decided
+        on and did not write counts as zero rows)."""
+        written = {(o, e): 0 for o in self.OUTCOMES for e in self.entities}
+        for outcome, observation in self.observed:
+            for entity, rows in observation.get.items():
+                written[outcome, entity] += rows
+        wrong = [
+            f"{entity} {outcome}: decided {counts[entity][outcome]}, wrote {rows}"
+            for (outcome, entity), rows in written.items()
+            if rows != counts[entity][outcome]
+        ]
+        if wrong:
+            raise RuntimeError(f"silver batch {batch_id}: its outputs differ from its judgement: {'; '.join(wrong)}")
+
+
 class SilverJob:
     """Routes bronze batches to silver for one lake, keeping the state across the batches of this process."""
 
@@ -131,11 +166,13 @@ class SilverJob:
             for c in (CUSTOMERS, PURCHASES, CLICKSTREAM)
             if c.entity in entities or (c is PURCHASES and CUSTOMERS.entity in entities)
         )
-        with self.lease.held(f"silver batch {batch_id}"):
-            return self._process(bronze, batch_id, wanted)
+        with self.lease.held(f"silver batch {batch_id}") as holding:
+            return self._process(bronze, batch_id, wanted, holding)
 
-    def _process(self, bronze: DataFrame, batch_id: str, wanted: tuple[str, ...]) -> dict[str, dict[str, int]]:
-        own = self._sync(batch_id)
+    def _process(
+        self, bronze: DataFrame, batch_id: str, wanted: tuple[str, ...], holding: Holding
+    ) -> dict[str, dict[str, int]]:
+        own, seen = self._sync(batch_id)
         # As many partitions as task slots: every later job (each output's write) runs that many tasks, not one per
         # Kafka partition and entity, and writes that many files per partition folder.
         checked = (
@@ -152,17 +189,18 @@ class SilverJob:
             rows = checked
             if not retried.empty:
                 rows = rows.unionByName(self._waiting_rows(retried, batch_id), allowMissingColumns=True)
-            for entity, counts in judgement.counts.items():
-                if counts["bronze_in"] + counts["released"] != sum(counts[o] for o in OUTCOMES):
-                    raise RuntimeError(f"batch {batch_id} {entity}: counts do not add up: {counts}")
-            own = own or self._delta_name(batch_id)
-            self.lake.write_table(
-                pa.Table.from_pandas(judgement.delta, preserve_index=False), f"{self.targets.state_root}/{own}"
-            )
-            self._write_outputs(rows, judgement, batch_id, wanted)
+            if own is None:  # the batch's commit: its decisions become the state later batches are judged on
+                holding.check()
+                self._check_state_unchanged(seen)
+                own = self._delta_name(batch_id)
+                self.lake.write_table(
+                    pa.Table.from_pandas(judgement.delta, preserve_index=False), f"{self.targets.state_root}/{own}"
+                )
+            self._write_outputs(rows, judgement, batch_id, wanted, holding)
             self.state.apply(judgement.delta)
             self.applied.append(own)
             if len(self.applied) >= SNAPSHOT_EVERY:
+                holding.check()
                 self._snapshot()
             return judgement.counts
         finally:
@@ -173,10 +211,20 @@ class SilverJob:
     def _delta_name(self, batch_id: str) -> str:
         return f"{int(time.time() * 1000):013d}-{batch_id}.parquet"
 
-    def _sync(self, batch_id: str) -> str | None:
-        """Brings the state to what it was before ``batch_id`` (all of it, for a new batch) and returns the name of
-        the batch's own delta when a first attempt of it persisted one."""
-        names = [n for n in self.lake.names(self.targets.state_root) if n.endswith(".parquet")]
+    def _state_files(self) -> list[str]:
+        return [n for n in self.lake.names(self.targets.state_root) if n.endswith(".parquet")]
+
+    def _check_state_unchanged(self, seen: list[str]) -> None:
+        """Raises LeaseLostError when a state file appeared since the batch read the state: another writer
+        committed in between, so this batch was judged against a stale state and must not commit."""
+        appeared = sorted(set(self._state_files()) - set(seen))
+        if appeared:
+            raise LeaseLostError(f"another silver writer committed {appeared} while this batch was judged")
+
+    def _sync(self, batch_id: str) -> tuple[str | None, list[str]]:
+        """Brings the state to what it was before ``batch_id`` (all of it, for a new batch); returns the name of
+        the batch's own delta when a first attempt of it persisted one, and the state files it found."""
+        names = self._state_files()
         own = next((n for n in names if n[14:].removesuffix(".parquet") == batch_id), None)
         wanted = names[: names.index(own)] if own else names
         snapshots = [n for n in wanted if n[14:].startswith(SNAPSHOT)]
@@ -190,7 +238,7 @@ class SilverJob:
             for name, table in zip(missing, self.lake.read_tables(uris), strict=True):
                 self.state.apply(arrow_frame(table))
                 self.applied.append(name)
-        return own
+        return own, names
 
     def _snapshot(self) -> None:
         """Writes the whole state as one file and removes the files before the previous snapshot (a replay of the
@@ -199,7 +247,7 @@ class SilverJob:
         self.lake.write_table(
             pa.Table.from_pandas(self.state.snapshot(), preserve_index=False), f"{self.targets.state_root}/{name}"
         )
-        names = [n for n in self.lake.names(self.targets.state_root) if n.endswith(".parquet")]
+        names = self._state_files()
         snapshots = [n for n in names if n[14:].startswith(SNAPSHOT) and n != name]
         if snapshots:
             for old in names[: names.index(snapshots[-1])]:
@@ -225,7 +273,9 @@ class SilverJob:
 
     # -- outputs -------------------------------------------------------------------------------------------------
 
-    def _write_outputs(self, rows: DataFrame, judgement, batch_id: str, entities: tuple[str, ...]) -> None:
+    def _write_outputs(
+        self, rows: DataFrame, judgement, batch_id: str, entities: tuple[str, ...], holding: Holding
+    ) -> None:
         decisions = judgement.rows[[*ROW_KEY, "retried", "reason", "outcome", "is_late"]]
         decided = self.spark.createDataFrame(
             decisions.astype({"partition": "int32", "offset": "int64"}),
@@ -236,12 +286,13 @@ class SilverJob:
         )
         judged = judged.persist()
         counts = judgement.counts
+        written = _Written(entities)  # the rows each write actually wrote, counted as Spark writes them
         outputs = {}  # independent of each other: written side by side, the counts after all of them
         for entity in entities:
             if counts[entity]["silver"]:
                 contract = CONTRACTS[entity]
                 silver = clean(judged.where((F.col("entity") == entity) & (F.col("outcome") == "silver")), contract)
-                silver = gate(silver, contract)
+                silver = written.observe(gate(silver, contract), "silver", entity)
                 outputs[f"silver {entity}"] = partial(
                     replace_partitions, silver, self.targets.silver(entity), SILVER_PARTITIONS
                 )
@@ -250,17 +301,24 @@ class SilverJob:
                 "entity", "event_id", "reasons", "payload", *LINEAGE
             )
             outputs["quarantine"] = partial(
-                replace_partitions, quarantine, self.targets.quarantine_root, AUDIT_PARTITIONS
+                replace_partitions,
+                written.observe(quarantine, "quarantined"),
+                self.targets.quarantine_root,
+                AUDIT_PARTITIONS,
             )
         if any(c["released"] for c in counts.values()):
             released = judged.where(F.col("retried") & (F.col("outcome") != "waiting")).select(
                 "entity", "event_id", *ROW_KEY, "outcome", F.lit(batch_id).alias("batch_id")
             )
-            outputs["released"] = partial(replace_partitions, released, self.targets.released_root, AUDIT_PARTITIONS)
+            outputs["released"] = partial(
+                replace_partitions, written.observe(released, "released"), self.targets.released_root, AUDIT_PARTITIONS
+            )
         if self.targets.cassandra is not None:
             outputs |= self._cassandra_outputs(judged, judgement.rows, counts, batch_id, entities)
         try:
             run_all({f"silver batch {batch_id}: {name}": task for name, task in outputs.items()})
+            written.reconcile(counts, batch_id)
+            holding.check()
             self._write_counts(counts, batch_id)
         finally:
             judged.unpersist()

@@ -60,6 +60,8 @@ class Holding:
         self.longest_gap = 0.0
         self.lost: str | None = None  # why the renewer stopped: the file no longer holds this token
         self.error: BaseException | None = None  # the last renewal's failure
+        # A reader sees a file that is being rewritten as empty: the check never reads while its own renewer writes.
+        self.writing = threading.Lock()
 
     def renewed(self) -> None:
         """Records a renewal that wrote the file: the gap since the one before it counts toward the fence."""
@@ -81,7 +83,8 @@ class Holding:
                 f"the silver lease went {gap:.0f} s without a renewal (it lasts {ttl:.0f} s; the last failure: "
                 f"{self.error}); another writer may have taken it, so this step is not committed (a stream replays it)"
             )
-        current = self.lease.read()
+        with self.writing:
+            current = self.lease.read()
         if not isinstance(current, dict) or current.get("token") != self.token:
             self.lost = f"the lease file now names {_describe(current)}"
             raise LeaseLostError(
@@ -157,13 +160,14 @@ class Lease:
     def _renew(self, holding: Holding, content: Callable[[], str], stop: threading.Event) -> None:
         while not stop.wait(self.renew_s):
             try:
-                current = self.read()
-                if isinstance(current, dict) and current.get("token") == holding.token:
-                    self.lake.write_text(self.uri, content())
-                    holding.renewed()
-                elif current is not UNREADABLE:
-                    holding.lost = f"the lease file now names {_describe(current)}"
-                    return  # never write over another writer's lease
+                with holding.writing:
+                    current = self.read()
+                    if isinstance(current, dict) and current.get("token") == holding.token:
+                        self.lake.write_text(self.uri, content())
+                        holding.renewed()
+                    elif current is not UNREADABLE:
+                        holding.lost = f"the lease file now names {_describe(current)}"
+                        return  # never write over another writer's lease
             except Exception as err:  # noqa: BLE001 (HDFS may be recovering: the next tick tries again)
                 holding.error = err
 

@@ -97,26 +97,7 @@ def test_a_lease_file_nobody_can_read_is_taken_over_after_the_lease_time(lease):
     assert time.monotonic() - began >= lease.ttl_s
 
 
-class Stalling:
-    """The lake as one holder sees it, which can stall it (a GC pause, a frozen VM, an HDFS client that hangs):
-    while stalled, its reads and writes wait."""
-
-    def __init__(self, lake: Lake) -> None:
-        self.lake, self.running = lake, threading.Event()
-        self.running.set()
-
-    def __getattr__(self, name):
-        call = getattr(self.lake, name)
-
-        def waiting(*args, **kwargs):
-            self.running.wait()
-            return call(*args, **kwargs)
-
-        return waiting
-
-
-def test_a_holder_that_stalled_past_the_lease_time_never_commits_and_the_waiter_does(spark, tmp_path):
-    stalling = Stalling(Lake(spark))
+def test_a_holder_that_stalled_past_the_lease_time_never_commits_and_the_waiter_does(spark, tmp_path, stalling):
     first = Lease(stalling, tmp_path.as_uri(), ttl_s=3.0, renew_s=0.5)
     second = Lease(Lake(spark), tmp_path.as_uri(), ttl_s=3.0, renew_s=0.5)
     committed, failed, holding_a = [], [], threading.Event()

@@ -1,0 +1,119 @@
+"""Silver's job on a local Hadoop filesystem: two writers where one stalls past the lease time while the other waits
+(exactly one commits each time, the one that lost replays, and every event lands once), and a batch whose outputs
+wrote other than its judgement decided fails before it is marked done."""
+
+import itertools
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pyspark.sql.functions as F
+import pytest
+
+import spark.silver.job as silver_job
+from retail.generator import GeneratorConfig, generate
+from retail.lake import LakeLayout
+from spark.hdfs import Lake
+from spark.silver.job import SilverJob, SilverTargets, recorded_counts
+from spark.silver.lease import Lease, LeaseLostError
+
+BRONZE = (
+    "entity string, value binary, topic string, partition int, offset long, kafka_timestamp timestamp, "
+    "ingested_at timestamp, batch_id string"
+)
+
+
+def bronze(spark, seed: int, count: int, batch_id: str):
+    now = datetime.now(UTC)
+    records = generate(GeneratorConfig(seed=seed, bad_fraction=0.05, start=now - timedelta(days=10)))
+    rows = [
+        (r.entity, r.value, f"t-{r.entity}", 0, seed * 1_000_000 + i, now, now, batch_id)
+        for i, r in enumerate(itertools.islice(records, count))
+    ]
+    return spark.createDataFrame(rows, BRONZE)
+
+
+def silver_ids(spark, targets: SilverTargets) -> list[str]:
+    frames = [
+        spark.read.parquet(targets.silver(e)).select("event_id")
+        for e in ("customers", "purchases", "clickstream")
+        if Lake(spark).exists(targets.silver(e))
+    ]
+    return [r.event_id for f in frames for r in f.collect()]
+
+
+@pytest.fixture
+def targets(tmp_path) -> SilverTargets:
+    return SilverTargets.under(LakeLayout(tmp_path.as_uri()))
+
+
+def fenced_job(spark, targets, lake=None) -> SilverJob:
+    job = SilverJob(spark, targets)
+    job.lease = Lease(lake or job.lake, targets.state_root, ttl_s=4.0, renew_s=0.5)
+    return job
+
+
+def test_a_writer_that_stalled_past_the_lease_never_commits_and_replays_after_the_one_that_took_over(
+    spark, targets, stalling, monkeypatch
+):
+    """Writer A stalls (its lake and its renewals frozen) between judging its batch and committing it; writer B,
+    waiting, takes the expired lease and commits. A must fail its batch, then replay it: each event lands once."""
+    a, b = fenced_job(spark, targets, stalling), fenced_job(spark, targets)
+    judge, b_may_start = silver_job.judge, threading.Event()
+
+    def stalled_judge(keys, state, entities):
+        judgement = judge(keys, state, entities)
+        if threading.current_thread().name == "writer a" and not b_may_start.is_set():
+            stalling.running.clear()
+            b_may_start.set()
+            time.sleep(a.lease.ttl_s * 3)  # B takes the expired lease and commits meanwhile
+            stalling.running.set()
+        return judgement
+
+    monkeypatch.setattr(silver_job, "judge", stalled_judge)
+    batch_a, batch_b = bronze(spark, 1, 300, "a"), bronze(spark, 2, 300, "b")
+    outcome = {}
+
+    def run(name: str, job: SilverJob, batch, batch_id: str) -> None:
+        try:
+            outcome[name] = job.process(batch, batch_id)
+        except LeaseLostError as err:
+            outcome[name] = err
+
+    writer_a = threading.Thread(target=run, args=("a", a, batch_a, "a"), name="writer a")
+    writer_a.start()
+    b_may_start.wait()
+    run("b", b, batch_b, "b")
+    writer_a.join()
+
+    assert isinstance(outcome["a"], LeaseLostError)
+    assert isinstance(outcome["b"], dict)
+    assert recorded_counts(spark, targets, "a") == {}  # nothing of A's batch was marked done
+    state_files = Lake(spark).names(targets.state_root)
+    assert [n for n in state_files if n.endswith("-a.parquet")] == []  # and it added nothing to the state
+
+    replayed = a.process(batch_a, "a")  # the stream replays the batch that failed
+
+    assert recorded_counts(spark, targets, "a") == replayed
+    ids = silver_ids(spark, targets)
+    assert len(ids) == len(set(ids))
+    assert len(ids) == sum(c["silver"] for c in replayed.values()) + sum(c["silver"] for c in outcome["b"].values())
+
+
+def test_a_batch_whose_outputs_lost_rows_fails_before_it_is_marked_done(spark, targets, monkeypatch):
+    """The reconciliation compares what was written with what was decided: a transform that drops a row (here, one
+    silver purchase) fails the batch, which a restated identity of the judge's own counts could never do."""
+    clean = silver_job.clean
+
+    def lossy(frame, contract):
+        cleaned = clean(frame, contract)
+        if contract.entity != "purchases":
+            return cleaned
+        first = cleaned.select(F.min("event_id")).first()[0]
+        return cleaned.where(F.col("event_id") != first)
+
+    monkeypatch.setattr(silver_job, "clean", lossy)
+    with pytest.raises(RuntimeError, match=r"purchases silver: decided (\d+), wrote \d+"):
+        fenced_job(spark, targets).process(bronze(spark, 3, 400, "c"), "c")
+
+    assert recorded_counts(spark, targets, "c") == {}
