@@ -1,10 +1,12 @@
 """How the streaming queries stand, read from their checkpoints on HDFS (through WebHDFS) and from Kafka: the last
-committed micro-batch, when it was committed, the events/s between the last two commits, and the consumer lag per
-topic; and the serving query's freshness (produce -> Cassandra) as its batches recorded it."""
+committed micro-batch, when it was committed, the events/s between the last two commits, the consumer lag per topic
+and, when asked, since when records have been waiting; and the serving query's freshness (produce -> Cassandra) as
+its batches recorded it."""
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,6 +26,9 @@ class StreamStatus:
     last_commit: datetime | None
     lag: dict[str, int]
     events_per_s: float | None = None  # records between the last two commits over the time between them
+    # When the oldest record not yet read was produced: None when nothing waits, it was not asked for, or it could
+    # not be read
+    waiting_since: datetime | None = None
 
     @property
     def total_lag(self) -> int:
@@ -37,9 +42,12 @@ class StreamStatus:
         return ((now or datetime.now(UTC)) - self.last_commit).total_seconds()
 
 
-def stream_status(settings: Settings, checkpoint: tuple[str, ...] = CHECKPOINT) -> StreamStatus:
-    """Returns the status of the query with ``checkpoint`` (default: the bronze + silver stream); raises
-    RuntimeError when HDFS or Kafka does not answer."""
+def stream_status(
+    settings: Settings, checkpoint: tuple[str, ...] = CHECKPOINT, waiting_since: bool = False
+) -> StreamStatus:
+    """Returns the status of the query with ``checkpoint`` (default: the bronze + silver stream), with
+    ``waiting_since`` read from the first unread record of each partition that lags when asked; raises RuntimeError
+    when HDFS or Kafka does not answer."""
     from confluent_kafka import TopicPartition
 
     from retail.contracts import CONTRACTS
@@ -64,20 +72,41 @@ def stream_status(settings: Settings, checkpoint: tuple[str, ...] = CHECKPOINT) 
             before = _offsets(fs, root, int(previous["name"].rsplit("/", 1)[-1]))
             rate = (_total(committed) - _total(before)) / seconds if seconds > 0 else None
     topics = [settings.kafka_topic_prefix + c.topic for c in CONTRACTS.values()]
-    consumer = kafka_consumer(settings, "retail-stream-status")
+    # earliest: a first unread record that retention already deleted reads as the oldest one left
+    consumer = kafka_consumer(settings, "retail-stream-status", {"auto.offset.reset": "earliest"})
     try:
-        lag = {}
+        lag, unread = {}, []
         for topic in topics:
             metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
             partitions = list(metadata.partitions) if metadata and not metadata.error else []
             behind = 0
             for p in partitions:
                 _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-                behind += max(high - int(committed.get(topic, {}).get(str(p), 0)), 0)
+                offset = int(committed.get(topic, {}).get(str(p), 0))
+                behind += max(high - offset, 0)
+                if high > offset:
+                    unread.append(TopicPartition(topic, p, offset))
             lag[topic] = behind
+        since = _produced_at_first(consumer, unread) if waiting_since and unread else None
     finally:
         consumer.close()
-    return StreamStatus(last_batch, last_commit, lag, rate)
+    return StreamStatus(last_batch, last_commit, lag, rate, since)
+
+
+def _produced_at_first(consumer, unread: list, timeout_s: float = 10.0) -> datetime | None:
+    """Returns when the oldest of the records at ``unread``'s offsets was produced, over the partitions that answer
+    within ``timeout_s`` (None when none does)."""
+    from confluent_kafka import TIMESTAMP_NOT_AVAILABLE
+
+    consumer.assign(unread)
+    first: dict[tuple[str, int], int] = {}  # (topic, partition) -> ms; a partition's messages come in offset order
+    deadline = time.monotonic() + timeout_s
+    while len(first) < len(unread) and (left := deadline - time.monotonic()) > 0:
+        for msg in consumer.consume(len(unread), timeout=left):
+            kind, ms = msg.timestamp()
+            if msg.error() is None and kind != TIMESTAMP_NOT_AVAILABLE:
+                first.setdefault((msg.topic(), msg.partition()), ms)
+    return datetime.fromtimestamp(min(first.values()) / 1000, UTC) if first else None
 
 
 def _offsets(fs, root: str, batch: int) -> dict[str, dict[str, int]]:

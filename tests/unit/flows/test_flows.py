@@ -99,20 +99,25 @@ def test_pipeline_runs_every_step_in_order(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("status", "runs", "verdict", "restarted_with"),
+    ("lag", "since_commit", "since_waiting", "runs", "verdict", "restarted_with"),
     [
-        ({"total_lag": 0, "seconds_since_commit": 900.0}, ["r1"], "healthy", None),  # idle, nothing waiting
-        ({"total_lag": 50, "seconds_since_commit": 10.0}, ["r1"], "healthy", None),  # busy and moving
-        ({"total_lag": 50, "seconds_since_commit": 900.0}, ["r1"], "stuck", ["r1"]),  # records wait, no batch
-        ({"total_lag": 0, "seconds_since_commit": 5.0}, [], "no live run", []),  # down
+        (0, 900.0, None, {"r1": 3600.0}, "healthy", None),  # idle, nothing waiting
+        (50, 10.0, 900.0, {"r1": 3600.0}, "healthy", None),  # busy and moving
+        (50, 900.0, 30.0, {"r1": 3600.0}, "healthy", None),  # records came after a quiet spell
+        (50, 900.0, 900.0, {"r1": 60.0}, "healthy", None),  # a new run starting on old records
+        (50, 900.0, 900.0, {"r1": 3600.0, "r2": 3590.0}, "stuck", ["r1", "r2"]),  # records wait, no batch
+        (0, 5.0, None, {}, "no live run", []),  # down
     ],
 )
-def test_supervisor_restarts_only_a_down_or_stuck_stream(monkeypatch, status, runs, verdict, restarted_with):
+def test_supervisor_restarts_only_a_down_or_stuck_stream(
+    monkeypatch, lag, since_commit, since_waiting, runs, verdict, restarted_with
+):
     restarts = []
 
     @task
     def check_stream(settings):
-        return {"last_batch": 4, "lag": {"t": status["total_lag"]}, **status}
+        seconds = {"seconds_since_commit": since_commit, "seconds_waiting": since_waiting}
+        return {"last_batch": 4, "lag": {"t": lag}, "total_lag": lag, **seconds}
 
     @task
     def live_runs(deployment):
@@ -157,9 +162,17 @@ def test_a_stream_that_keeps_failing_is_restarted_with_a_growing_wait_and_the_re
     monkeypatch.setattr(
         supervisor,
         "check_stream",
-        task(lambda settings: {"last_batch": 4, "lag": {}, "total_lag": 0, "seconds_since_commit": 5.0}),
+        task(
+            lambda settings: {
+                "last_batch": 4,
+                "lag": {},
+                "total_lag": 0,
+                "seconds_since_commit": 5.0,
+                "seconds_waiting": None,
+            }
+        ),
     )
-    monkeypatch.setattr(supervisor, "live_runs", task(lambda deployment: []))
+    monkeypatch.setattr(supervisor, "live_runs", task(lambda deployment: {}))
     monkeypatch.setattr(supervisor, "restart_stream", task(lambda deployment, stuck: restarted.append(1) or "new"))
     why = "Crashed: Flow run infrastructure exited with non-zero status code -9."
     failed = {"failures": failures, "seconds_since_failure": ago_s, "why": why}
@@ -182,19 +195,35 @@ def test_gold_report_is_an_artifact_with_the_figures():
 
 
 @pytest.mark.parametrize(
-    ("live_runs", "lag", "since", "expected"),
+    ("live_runs", "lag", "since_commit", "since_run_start", "since_waiting", "expected"),
     [
-        (0, 0, 10.0, "no live run"),
-        (0, 500, None, "no live run"),
-        (1, 0, 9999.0, "healthy"),  # idle: nothing waits, however old the last batch
-        (1, 500, 10.0, "healthy"),
-        (1, 500, 301.0, "stuck"),
-        (1, 500, None, "stuck"),  # records wait and no batch was ever committed
-        (2, 1, 300.0, "healthy"),  # at the limit, not beyond it
+        (0, 0, 10.0, None, None, "no live run"),
+        (0, 500, None, None, 900.0, "no live run"),
+        (1, 0, 9999.0, 9999.0, None, "healthy"),  # idle: nothing waits, however old the last batch
+        (1, 500, 10.0, 9999.0, 900.0, "healthy"),  # a backlog, but batches commit
+        # Quiet for 15 minutes, then records for 2: the first batch after the quiet spell is slow, not stuck
+        (1, 500, 1020.0, 9999.0, 120.0, "healthy"),
+        (1, 500, 1020.0, 9999.0, 301.0, "stuck"),  # ... until they waited stuck_after_s with no commit
+        # The run that replaced it starts Spark and reads a backlog older than stuck_after_s: its grace
+        (1, 500, 1080.0, 60.0, 360.0, "healthy"),
+        (1, 500, None, 60.0, 9999.0, "healthy"),  # the first run ever, on a backlog, within its grace
+        (1, 500, 1380.0, 301.0, 660.0, "stuck"),  # a run past its grace that committed nothing
+        (1, 500, None, 400.0, None, "stuck"),  # never committed, the waiting records unreadable, past the grace
+        (1, 500, None, None, None, "stuck"),  # records wait and nothing says the stream moved
+        (2, 1, 300.0, 300.0, 300.0, "healthy"),  # at the limit, not beyond it
     ],
 )
-def test_the_supervisors_verdict(live_runs, lag, since, expected):
-    assert supervisor.verdict(live_runs, lag, since, stuck_after_s=300) == expected
+def test_the_supervisors_verdict(live_runs, lag, since_commit, since_run_start, since_waiting, expected):
+    judged = supervisor.verdict(
+        live_runs,
+        lag,
+        stuck_after_s=300,
+        since_commit=since_commit,
+        since_run_start=since_run_start,
+        since_waiting=since_waiting,
+    )
+
+    assert judged == expected
 
 
 def test_failures_in_a_row_counts_the_latest_failed_or_crashed_runs_and_says_why():
@@ -213,3 +242,23 @@ def test_failures_in_a_row_counts_the_latest_failed_or_crashed_runs_and_says_why
     assert failed["failures"] == 2  # the cancelled run before them ends the streak
     assert failed["why"] == "Crashed: exit code -9"
     assert 0 <= failed["seconds_since_failure"] < 600
+
+
+def test_live_runs_says_how_long_ago_each_live_run_started():
+    from datetime import UTC, datetime, timedelta
+
+    from prefect.states import Completed, Running, Scheduled
+
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow_from_name("stream-forever")
+        deployment = client.create_deployment(flow_id=flow_id, name="live-test")
+        due = Scheduled(scheduled_time=datetime.now(UTC) - timedelta(minutes=10))
+        waiting, running, ended = (client.create_flow_run_from_deployment(deployment, state=due) for _ in range(3))
+        client.set_flow_run_state(running.id, Running(), force=True)
+        client.set_flow_run_state(ended.id, Completed(), force=True)
+
+    runs = supervisor.live_runs.fn("stream-forever/live-test")
+
+    assert set(runs) == {str(waiting.id), str(running.id)}
+    assert 0 <= runs[str(running.id)] < 300  # from its start, not from when it was due
+    assert 600 <= runs[str(waiting.id)] < 900  # not started: since it was due
