@@ -118,7 +118,7 @@ def main() -> None:
         scanned = [db.execute(scan.format(lake, e)).fetchone()[0] for e in CONTRACTS]
     scan_s = time.perf_counter() - began
 
-    settings = Settings(gold_source="local", silver_local_path=lake / "silver", gold_path=args.workdir / "gold")
+    settings = Settings(gold_source="local", local_lake_path=lake, gold_path=args.workdir / "gold")
     build = build_gold(settings)
 
     print(f"silver rows: customers {scanned[0]:,}, purchases {scanned[1]:,}, clickstream {scanned[2]:,}")

@@ -30,6 +30,7 @@ from urllib.parse import urlparse
 
 from retail.connections import webhdfs
 from retail.contracts import CONTRACTS
+from retail.lake import QUARANTINE, RELEASED, SILVER, Dataset, LakeLayout
 from retail.settings import REPO_ROOT, Settings
 
 DBT_PROJECT = REPO_ROOT / "dbt"
@@ -64,25 +65,33 @@ class GoldBuild:
         return self.path / "warehouse.duckdb"
 
 
-def silver_uri(settings: Settings) -> str:
-    """Returns where dbt reads silver: a webhdfs:// URI on the stack, or the local folder."""
+def gold_lake(settings: Settings) -> LakeLayout:
+    """Returns the lake as dbt reads it: through WebHDFS on the stack, or the local folder of the local target."""
     if settings.gold_source == "local":
-        return str(settings.silver_local_path)
+        return LakeLayout(str(settings.local_lake_path))
     url = urlparse(settings.endpoints().webhdfs_url)
-    return f"webhdfs://{url.hostname}:{url.port}/{settings.lake_path.strip('/')}/silver"
+    return LakeLayout(f"webhdfs://{url.hostname}:{url.port}/{settings.lake_path.strip('/')}")
 
 
-def _audit_vars(settings: Settings) -> dict[str, object]:
-    """Returns where dbt reads the quarantine and the released purchases (beside silver), and which of them exist:
-    a lake where nothing was ever rejected has neither."""
-    lake = silver_uri(settings).removesuffix("/silver")
+GOLD_SOURCES = {dataset.name.removeprefix("silver_"): dataset for dataset in (*SILVER.values(), QUARANTINE, RELEASED)}
+
+
+def _exists(settings: Settings, dataset: Dataset) -> bool:
     if settings.gold_source == "local":
-        root = Path(str(settings.silver_local_path)).parent
-        exists = {"quarantine": (root / "quarantine").is_dir(), "released": (root / "_audit/released").is_dir()}
-    else:
-        fs, where = webhdfs(settings), settings.lake_path.rstrip("/")
-        exists = {"quarantine": fs.exists(f"{where}/quarantine"), "released": fs.exists(f"{where}/_audit/released")}
-    return {"lake_uri": lake, "has_quarantine": exists["quarantine"], "has_released": exists["released"]}
+        return Path(LakeLayout(str(settings.local_lake_path)).path(dataset)).is_dir()
+    return webhdfs(settings).exists(LakeLayout(settings.lake_path).path(dataset))
+
+
+def source_vars(settings: Settings) -> dict[str, object]:
+    """Returns where each dbt source reads its files (``locations``: by source table, the declared dataset's
+    Parquet files, one level per partition column) and which of the quarantine and released datasets exist (a lake
+    where nothing was ever rejected has neither)."""
+    lake = gold_lake(settings)
+    return {
+        "locations": {name: lake.files(dataset) for name, dataset in GOLD_SOURCES.items()},
+        "has_quarantine": _exists(settings, QUARANTINE),
+        "has_released": _exists(settings, RELEASED),
+    }
 
 
 def current(settings: Settings) -> Path:
@@ -106,8 +115,7 @@ def build_gold(
         build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
         folder = settings.gold_path / "builds" / build_id
         folder.mkdir(parents=True)
-        values = {"gold_db": str(folder / "warehouse.duckdb"), "silver_uri": silver_uri(settings)}
-        values |= _audit_vars(settings)
+        values = {"gold_db": str(folder / "warehouse.duckdb"), **source_vars(settings)}
         if settings.gold_source == "hdfs":
             url = urlparse(settings.endpoints().webhdfs_url)
             values |= {"webhdfs_host": url.hostname or "", "webhdfs_port": url.port, "webhdfs_user": settings.hdfs_user}
@@ -210,17 +218,12 @@ def freshness(warehouse: Path) -> list[dict[str, object]]:
 
 
 def _check_silver(settings: Settings) -> None:
-    if settings.gold_source == "local":
-        missing = [e for e in CONTRACTS if not (Path(str(settings.silver_local_path)) / e).is_dir()]
-        where = str(settings.silver_local_path)
-    else:
-        try:
-            fs = webhdfs(settings)
-        except RuntimeError as error:
-            raise GoldError(str(error)) from None
-        where = f"{settings.lake_path}/silver"
-        missing = [e for e in CONTRACTS if not fs.exists(f"{where}/{e}")]
+    try:
+        missing = [e for e in CONTRACTS if not _exists(settings, SILVER[e])]
+    except RuntimeError as error:  # WebHDFS does not answer
+        raise GoldError(str(error)) from None
     if missing:
+        where = settings.local_lake_path if settings.gold_source == "local" else settings.lake_path
         raise GoldError(f"no silver {', '.join(missing)} under {where} yet: run the stream or a batch through silver")
 
 

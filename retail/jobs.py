@@ -3,7 +3,7 @@ The CLI, the flows, the tests and the benchmarks build their jobs through this m
 
 from __future__ import annotations
 
-from retail.lake import BRONZE_ONLY_QUERY, STREAM_QUERY
+from retail.lake import BRONZE_ONLY_QUERY, SERVING_QUERY, STREAM_QUERY
 from retail.settings import Settings
 
 # Most Kafka records per micro-batch, by default: a catch-up over a long backlog runs in bounded batches (one that
@@ -82,7 +82,7 @@ def start_stream(
 
 def start_serving(spark, settings: Settings, max_offsets: int | None = BATCH_RECORDS):
     """Starts the serving query: every record that passes the row rules into Cassandra as soon as it is read."""
-    from retail.cassandra import SERVING_QUERY, CassandraTarget, ensure_schema
+    from retail.cassandra import CassandraTarget, ensure_schema
     from spark.silver.serving import start_serving_stream
 
     cassandra = CassandraTarget.from_settings(settings)

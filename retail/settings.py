@@ -193,9 +193,11 @@ class Settings(BaseSettings):
         default=Path.home() / ".local/share/retail-platform/gold", description="gold builds and the `current` link"
     )
     gold_source: Literal["hdfs", "local"] = Field(
-        default="hdfs", description="dbt target: silver on HDFS through WebHDFS, or in silver_local_path"
+        default="hdfs", description="dbt target: the lake on HDFS through WebHDFS, or in local_lake_path"
     )
-    silver_local_path: Path | None = Field(default=None, description="silver Parquet folder of the local target")
+    local_lake_path: Path | None = Field(
+        default=None, description="the lake folder (silver/, quarantine/, ...) of the local target"
+    )
     ledger_path: Path = Field(
         default=Path.home() / ".local/share/retail-platform/ledgers",
         description="producer ledgers of the flows' runs (one JSON-lines file per run)",
@@ -213,8 +215,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _remote_profiles_are_explicit(self) -> Settings:
-        if self.gold_source == "local" and self.silver_local_path is None:
-            raise ValueError("RETAIL_GOLD_SOURCE=local reads silver from a folder: set RETAIL_SILVER_LOCAL_PATH")
+        if self.gold_source == "local" and self.local_lake_path is None:
+            raise ValueError("RETAIL_GOLD_SOURCE=local reads the lake from a folder: set RETAIL_LOCAL_LAKE_PATH")
         if self.profile is Profile.LOCAL:
             return self
         missing = [var for field, var in _ENDPOINT_VARS.items() if not getattr(self, field)]

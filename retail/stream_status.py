@@ -11,11 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from retail.connections import kafka_consumer, webhdfs
-from retail.lake import STREAM_QUERY
+from retail.lake import SERVING_QUERY, STREAM_QUERY, LakeLayout
 from retail.settings import Settings
-
-CHECKPOINT = ("_checkpoints", STREAM_QUERY)
-SERVING_CHECKPOINT = ("_checkpoints", "serving_cassandra")  # retail.jobs.start_serving's
 
 
 @dataclass(frozen=True)
@@ -42,10 +39,8 @@ class StreamStatus:
         return ((now or datetime.now(UTC)) - self.last_commit).total_seconds()
 
 
-def stream_status(
-    settings: Settings, checkpoint: tuple[str, ...] = CHECKPOINT, waiting_since: bool = False
-) -> StreamStatus:
-    """Returns the status of the query with ``checkpoint`` (default: the bronze + silver stream), with
+def stream_status(settings: Settings, query: str = STREAM_QUERY, waiting_since: bool = False) -> StreamStatus:
+    """Returns the status of the streaming query ``query`` (default: the bronze + silver stream), with
     ``waiting_since`` read from the first unread record of each partition that lags when asked; raises RuntimeError
     when HDFS or Kafka does not answer."""
     from confluent_kafka import TopicPartition
@@ -53,7 +48,7 @@ def stream_status(
     from retail.contracts import CONTRACTS
 
     fs = webhdfs(settings)
-    root = "/".join([settings.lake_path.rstrip("/"), *checkpoint])
+    root = LakeLayout(settings.lake_path).checkpoint(query)  # the path WebHDFS takes
     commits = (
         [c for c in fs.ls(f"{root}/commits", detail=True) if c["name"].rsplit("/", 1)[-1].isdigit()]
         if fs.exists(f"{root}/commits")
@@ -140,7 +135,7 @@ def serving_freshness(settings: Settings, batches: int = 20, within_s: float = 3
     ``within_s`` seconds (None when there are none: it has not written lately)."""
     from cassandra import InvalidRequest
 
-    from retail.cassandra import SERVING_PROGRESS, SERVING_QUERY
+    from retail.cassandra import SERVING_PROGRESS
     from retail.cassandra.client import CassandraTarget
 
     cluster = CassandraTarget.from_settings(settings).connect()
@@ -170,7 +165,7 @@ def serving_freshness(settings: Settings, batches: int = 20, within_s: float = 3
 def live_line(settings: Settings) -> str:
     """Returns one line on the live pair: the serving query's last batch, its age and produce -> Cassandra latency,
     and the bronze + silver stream's last batch and lag (whichever runs it: the live pair or a catch-up)."""
-    serving, silver = stream_status(settings, SERVING_CHECKPOINT), stream_status(settings, CHECKPOINT)
+    serving, silver = stream_status(settings, SERVING_QUERY), stream_status(settings)
     if serving.last_batch is None and silver.last_batch is None:
         return "stream: no batch committed yet (the first one holds everything waiting in Kafka)"
     parts = []

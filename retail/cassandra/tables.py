@@ -103,7 +103,6 @@ SALES_PER_MINUTE = Table(
 )
 # Freshness of the serving query, one row per micro-batch: when it was written and how long its rows took from
 # their producer to here (``retail bronze status`` reads the newest).
-SERVING_QUERY = "serving_cassandra"  # the serving query's name, and its row in SERVING_PROGRESS
 SERVING_PROGRESS = Table(
     "serving_progress",
     (

@@ -135,7 +135,8 @@ def status(
     """Show the live queries: last batch and its age, events/s, consumer lag and produce -> Cassandra latency."""
     from rich.live import Live
 
-    from retail.stream_status import CHECKPOINT, SERVING_CHECKPOINT, serving_freshness, stream_status
+    from retail.lake import SERVING_QUERY
+    from retail.stream_status import serving_freshness, stream_status
 
     settings = load_settings()
 
@@ -144,7 +145,7 @@ def status(
 
         grid = Table("query", "last batch", "age s", "events/s", "lag", "produce → readable p50 / p95 (last 5 min)")
         try:
-            serving, silver = stream_status(settings, SERVING_CHECKPOINT), stream_status(settings, CHECKPOINT)
+            serving, silver = stream_status(settings, SERVING_QUERY), stream_status(settings)
             freshness = serving_freshness(settings)
         except Exception as err:  # noqa: BLE001 - a service that does not answer is what this command reports
             grid.add_row("[red]unavailable[/]", str(err), "", "", "", "")

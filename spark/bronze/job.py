@@ -16,17 +16,17 @@ import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, SparkSession
 
 from retail.contracts import CONTRACTS, Contract
+from retail.lake import BRONZE_KAFKA
 from spark.bronze.csv_header import RFC4180, CsvDialect, CsvFileError, read_header
 from spark.bronze.csv_rows import UnbalancedQuoteError, logical_rows
 from spark.bronze.transforms import BLANK_LINE, csv_lines_to_bronze
 from spark.hdfs import Lake, replace_partitions
 
-PARTITIONS = ("entity", "ingest_date", "batch_id")
-
 
 def write_batch(batch: DataFrame, batch_id: str | int, root: str) -> None:
-    """Writes one batch under ``root``, replacing whatever an earlier attempt of the same batch id wrote."""
-    replace_partitions(batch.withColumn("batch_id", F.lit(str(batch_id))), root, PARTITIONS)
+    """Writes one batch under ``root`` (a bronze dataset's folder: Kafka's and CSV's are partitioned alike),
+    replacing whatever an earlier attempt of the same batch id wrote."""
+    replace_partitions(batch.withColumn("batch_id", F.lit(str(batch_id))), root, BRONZE_KAFKA.partitions)
 
 
 def kafka_source(

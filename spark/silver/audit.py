@@ -8,6 +8,7 @@ import pyspark.sql.functions as F
 from pyspark.sql import SparkSession
 
 from retail.contracts import CONTRACTS
+from retail.lake import BATCH_COUNTS, QUARANTINE
 from spark.hdfs import Lake
 from spark.silver.job import COUNTS, SilverTargets, outstanding_quarantine
 
@@ -16,12 +17,16 @@ def quality(spark: SparkSession, targets: SilverTargets) -> list[dict[str, objec
     """Returns one row per entity: the recorded counts summed over every batch (bronze in, silver, quarantined,
     duplicates removed, late, released) and the rows in quarantine now, per rule."""
     totals: dict[str, dict[str, int]] = {e: dict.fromkeys(COUNTS, 0) for e in CONTRACTS}
-    if Lake(spark).exists(targets.counts_root):
-        sums = spark.read.parquet(targets.counts_root).groupBy("entity").agg(*(F.sum(c).alias(c) for c in COUNTS))
+    if Lake(spark).exists(targets.lake.path(BATCH_COUNTS)):
+        sums = (
+            spark.read.parquet(targets.lake.path(BATCH_COUNTS))
+            .groupBy("entity")
+            .agg(*(F.sum(c).alias(c) for c in COUNTS))
+        )
         for row in sums.collect():
             totals[row["entity"]] = {c: int(row[c] or 0) for c in COUNTS}
     rules: dict[str, dict[str, int]] = {e: {} for e in CONTRACTS}
-    if Lake(spark).exists(targets.quarantine_root):
+    if Lake(spark).exists(targets.lake.path(QUARANTINE)):
         by_rule = (
             outstanding_quarantine(spark, targets)
             .select("entity", F.explode("reasons").alias("rule"))

@@ -31,7 +31,7 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from retail.cassandra import SALES_PER_MINUTE, CassandraTarget, Write, session_for, write_events
 from retail.cassandra.writer import run_concurrently
 from retail.contracts import CLICKSTREAM, CONTRACTS, CUSTOMERS, PURCHASES, Contract
-from retail.lake import LakeLayout
+from retail.lake import BATCH_COUNTS, QUARANTINE, RELEASED, SILVER, SILVER_STATE, Dataset, LakeLayout
 from spark.concurrent import run_all
 from spark.hdfs import Lake, replace_partitions
 from spark.silver.lease import Holding, Lease, LeaseLostError
@@ -50,46 +50,46 @@ from spark.silver.state import (
 from spark.silver.transforms import LINEAGE, clean, parse_payload, serving_columns, typed, violations
 
 ROW_KEY = ("topic", "partition", "offset")  # where a row came from: unique over bronze
-RELEASED = "entity string, event_id string, topic string, partition int, offset long, outcome string, batch_id string"
 SNAPSHOT_EVERY = 200  # deltas between two snapshots of the whole state
 SNAPSHOT = "snapshot"
-SILVER_PARTITIONS = ("event_date", "batch_id")
-AUDIT_PARTITIONS = ("entity", "batch_id")
 
 __all__ = ["COUNTS", "OUTCOMES", "RETRIED_REASON", "SilverJob", "SilverTargets", "process_batch"]
 
 
 @dataclass(frozen=True)
 class SilverTargets:
-    """Where silver goes: ``silver/<entity>``, ``quarantine/entity=``, ``_audit/batch_counts/entity=``,
-    ``_audit/released/entity=``, the state under ``_state/silver``, and the Cassandra keyspace of the real-time
-    tables (None: no Cassandra). ``serving``: a serving query writes every silver row to Cassandra as it is read,
-    so this path writes only what it alone knows (releases, removals, sales per minute)."""
+    """Where silver goes: the lake's silver, quarantine, released, batch counts and state datasets
+    (``retail.lake``), and the Cassandra keyspace of the real-time tables (None: no Cassandra). ``serving``: a
+    serving query writes every silver row to Cassandra as it is read, so this path writes only what it alone knows
+    (releases, removals, sales per minute)."""
 
-    silver_root: str
-    quarantine_root: str
-    counts_root: str
-    released_root: str
-    state_root: str
+    lake: LakeLayout
     cassandra: CassandraTarget | None = None
     serving: bool = False
 
     @classmethod
     def under(cls, lake: LakeLayout, cassandra: CassandraTarget | None = None, serving: bool = False) -> SilverTargets:
         """Returns the targets in a lake's layout."""
-        return cls(
-            lake.silver_root, lake.quarantine, lake.batch_counts, lake.released, lake.silver_state, cassandra, serving
-        )
+        return cls(lake, cassandra, serving)
 
     def silver(self, entity: str) -> str:
         """Returns one entity's silver folder."""
-        return f"{self.silver_root}/{entity}"
+        return self.lake.path(SILVER[entity])
+
+    @property
+    def state_root(self) -> str:
+        """Returns the folder of the silver state's deltas and snapshots (and the writer's lease)."""
+        return self.lake.path(SILVER_STATE)
+
+    def write(self, frame: DataFrame, dataset: Dataset) -> None:
+        """Writes ``frame`` into one of the lake's datasets, replacing exactly the partitions it holds."""
+        replace_partitions(frame, self.lake.path(dataset), dataset.partitions)
 
 
 def _keyed(bronze: DataFrame, contract: Contract, retried: bool) -> DataFrame:
     """Returns the checked rows of one entity (row rules applied) with the key columns the driver judges on."""
     checked = violations(typed(parse_payload(bronze, contract), contract), contract).drop(
-        "raw", "payload_keys", "is_utf8"
+        "raw", "json_kinds", "payload_keys", "is_utf8"
     )
     customer = F.col("customer_id") if "customer_id" in checked.columns else F.lit(None).cast("string")
     return checked.select(
@@ -257,10 +257,12 @@ class SilverJob:
     def _waiting_rows(self, retried: pd.DataFrame, batch_id: str) -> DataFrame:
         """Returns the waiting purchases released for a retry, as checked rows of this batch, read back from the
         quarantine partitions of the batches that hold them (by path: no listing of the whole quarantine)."""
-        root = self.targets.quarantine_root
-        paths = [f"{root}/entity={PURCHASES.entity}/batch_id={b}" for b in sorted(set(retried["origin"]))]
+        layout = self.targets.lake
+        paths = [
+            layout.partition(QUARANTINE, entity=PURCHASES.entity, batch_id=b) for b in sorted(set(retried["origin"]))
+        ]
         wanted = self.spark.createDataFrame(retried[list(ROW_KEY)].astype({"partition": "int32"}))
-        quarantined = self.spark.read.option("basePath", root).parquet(*paths)
+        quarantined = self.spark.read.option("basePath", layout.path(QUARANTINE)).parquet(*paths)
         bronze = quarantined.join(F.broadcast(wanted), on=list(ROW_KEY), how="inner").select(
             "entity",
             F.col("payload").cast("binary").alias("value"),
@@ -293,26 +295,19 @@ class SilverJob:
                 contract = CONTRACTS[entity]
                 silver = clean(judged.where((F.col("entity") == entity) & (F.col("outcome") == "silver")), contract)
                 silver = written.observe(gate(silver, contract), "silver", entity)
-                outputs[f"silver {entity}"] = partial(
-                    replace_partitions, silver, self.targets.silver(entity), SILVER_PARTITIONS
-                )
+                outputs[f"silver {entity}"] = partial(self.targets.write, silver, SILVER[entity])
         if any(c["quarantined"] for c in counts.values()):
             quarantine = judged.where(F.col("outcome") == "quarantined").select(
                 "entity", "event_id", "reasons", "payload", *LINEAGE
             )
-            outputs["quarantine"] = partial(
-                replace_partitions,
-                written.observe(quarantine, "quarantined"),
-                self.targets.quarantine_root,
-                AUDIT_PARTITIONS,
+            outputs[QUARANTINE.name] = partial(
+                self.targets.write, written.observe(quarantine, "quarantined"), QUARANTINE
             )
         if any(c["released"] for c in counts.values()):
             released = judged.where(F.col("retried") & (F.col("outcome") != "waiting")).select(
                 "entity", "event_id", *ROW_KEY, "outcome", F.lit(batch_id).alias("batch_id")
             )
-            outputs["released"] = partial(
-                replace_partitions, written.observe(released, "released"), self.targets.released_root, AUDIT_PARTITIONS
-            )
+            outputs[RELEASED.name] = partial(self.targets.write, written.observe(released, "released"), RELEASED)
         if self.targets.cassandra is not None:
             outputs |= self._cassandra_outputs(judged, judgement.rows, counts, batch_id, entities)
         try:
@@ -379,7 +374,8 @@ class SilverJob:
                     "recorded_at": pa.array([recorded_at], pa.timestamp("us", tz="UTC")),
                 }
             )
-            self.lake.write_table(table, f"{self.targets.counts_root}/entity={entity}/batch_id={batch_id}/part.parquet")
+            folder = self.targets.lake.partition(BATCH_COUNTS, entity=entity, batch_id=batch_id)
+            self.lake.write_table(table, f"{folder}/part.parquet")
 
 
 _JOBS: dict[tuple[int, SilverTargets], SilverJob] = {}
@@ -406,17 +402,17 @@ def process_batch(
 
 def outstanding_quarantine(spark: SparkSession, targets: SilverTargets) -> DataFrame:
     """Returns the quarantine as it stands: one row per rejected bronze row that no later batch released."""
-    quarantine = spark.read.parquet(targets.quarantine_root)
-    if not Lake(spark).exists(targets.released_root):
+    quarantine = spark.read.parquet(targets.lake.path(QUARANTINE))
+    if not Lake(spark).exists(targets.lake.path(RELEASED)):
         return quarantine
-    released = spark.read.schema(RELEASED).parquet(targets.released_root).select("entity", *ROW_KEY)
+    released = spark.read.schema(RELEASED.schema).parquet(targets.lake.path(RELEASED)).select("entity", *ROW_KEY)
     return quarantine.join(released, on=["entity", *ROW_KEY], how="left_anti")
 
 
 def recorded_counts(spark: SparkSession, targets: SilverTargets, batch_id: str) -> dict[str, dict[str, int]]:
     """Returns the counts recorded for one batch, by entity (empty when the batch never finished silver)."""
     lake = Lake(spark)
-    found = lake.glob(f"{targets.counts_root}/entity=*/batch_id={batch_id}/part.parquet")
+    found = lake.glob(f"{targets.lake.partition(BATCH_COUNTS, entity='*', batch_id=batch_id)}/part.parquet")
     counts = {}
     for uri, table in zip(found, lake.read_tables(found), strict=True):
         entity = uri.split("/entity=")[1].split("/")[0]

@@ -25,8 +25,9 @@ import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from retail.cassandra import SERVING_PROGRESS, SERVING_QUERY, CassandraTarget, Write, session_for, write_events
+from retail.cassandra import SERVING_PROGRESS, CassandraTarget, Write, session_for, write_events
 from retail.contracts import CONTRACTS, Contract
+from retail.lake import SERVING_QUERY
 from spark.bronze.job import kafka_source
 from spark.bronze.transforms import kafka_to_bronze
 from spark.silver.transforms import parse_payload, serving_columns, typed, violations

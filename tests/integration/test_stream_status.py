@@ -14,7 +14,6 @@ from retail.stream_status import stream_status
 
 pytestmark = pytest.mark.integration
 
-CHECKPOINT = ("_checkpoints", BRONZE_ONLY_QUERY)
 MS = timedelta(milliseconds=1)  # Kafka keeps produce times in whole milliseconds
 
 
@@ -26,7 +25,7 @@ def test_records_wait_since_the_oldest_unread_one_was_produced(isolated, spark, 
     first_acked = datetime.now(UTC)
     assert produce(itertools.islice(records, 300), isolated, tmp_path / "second.jsonl").acked == 300
 
-    unread = stream_status(isolated, CHECKPOINT, waiting_since=True)
+    unread = stream_status(isolated, BRONZE_ONLY_QUERY, waiting_since=True)
 
     assert unread.last_batch is None and unread.total_lag == 600
     assert first_sent - MS <= unread.waiting_since <= first_acked  # the first records, not the later ones
@@ -34,7 +33,7 @@ def test_records_wait_since_the_oldest_unread_one_was_produced(isolated, spark, 
     query = start_stream(spark, isolated, trigger_seconds=None)  # availableNow: reads all 600, then stops
     query.awaitTermination()
     assert query.exception() is None
-    caught_up = stream_status(isolated, CHECKPOINT, waiting_since=True)
+    caught_up = stream_status(isolated, BRONZE_ONLY_QUERY, waiting_since=True)
 
     assert caught_up.last_batch is not None and caught_up.total_lag == 0
     assert caught_up.waiting_since is None
@@ -42,7 +41,7 @@ def test_records_wait_since_the_oldest_unread_one_was_produced(isolated, spark, 
     after_the_batches = datetime.now(UTC)
     assert produce(itertools.islice(records, 100), isolated, tmp_path / "third.jsonl").acked == 100
 
-    new_ones = stream_status(isolated, CHECKPOINT, waiting_since=True)
+    new_ones = stream_status(isolated, BRONZE_ONLY_QUERY, waiting_since=True)
 
     assert new_ones.total_lag == 100
     assert after_the_batches - MS <= new_ones.waiting_since <= datetime.now(UTC)  # read at the committed offsets

@@ -10,10 +10,9 @@ from retail.settings import Settings
 
 @pytest.fixture
 def settings(tmp_path):
-    silver = tmp_path / "silver"
     for entity in ("customers", "purchases", "clickstream"):
-        (silver / entity).mkdir(parents=True)
-    return Settings(gold_source="local", silver_local_path=silver, gold_path=tmp_path / "gold")
+        (tmp_path / "lake" / "silver" / entity).mkdir(parents=True)
+    return Settings(gold_source="local", local_lake_path=tmp_path / "lake", gold_path=tmp_path / "gold")
 
 
 def test_a_second_build_is_refused_while_one_runs(settings):
@@ -28,7 +27,7 @@ def test_a_second_build_is_refused_while_one_runs(settings):
 
 
 def test_missing_silver_is_named(settings):
-    (settings.silver_local_path / "purchases").rmdir()
+    (settings.local_lake_path / "silver" / "purchases").rmdir()
 
     with pytest.raises(GoldError, match="no silver purchases"):
         build_gold(settings)
