@@ -102,3 +102,26 @@ def start_live(spark, settings: Settings, trigger_seconds: float, max_offsets: i
     """Starts the live pair: the serving query, then the exactly-once bronze + silver stream; returns both."""
     serving = start_serving(spark, settings, max_offsets)
     return serving, start_stream(spark, settings, trigger_seconds, max_offsets, silver=True, serving=True)
+
+
+def run_queries(spark, queries, until_all: bool = False) -> None:
+    """Waits until one of ``queries`` ends (or, ``until_all``, every one of them: catch-ups), stops the others, and
+    raises the first failure as RuntimeError naming its query. An interrupt (Ctrl-C, a cancelled run) stops them
+    all on its way up."""
+    from pyspark.errors import StreamingQueryException
+
+    try:
+        if until_all:
+            for query in queries:
+                query.awaitTermination()
+        else:
+            spark.streams.awaitAnyTermination()
+    except StreamingQueryException:
+        pass  # raised below, with the name of the query that failed
+    finally:
+        for query in queries:
+            if query.isActive:
+                query.stop()
+    failed = next((q for q in queries if q.exception()), None)
+    if failed:
+        raise RuntimeError(f"{failed.name} failed: {failed.exception()}")

@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from retail.cli.common import console, err_console, fail, load_settings
-from retail.jobs import BATCH_RECORDS, csv_dialect, silver_targets, spark_session, start_live, start_stream
+from retail.jobs import (
+    BATCH_RECORDS,
+    csv_dialect,
+    run_queries,
+    silver_targets,
+    spark_session,
+    start_live,
+    start_stream,
+)
 
 app = typer.Typer(help="Bronze: raw events plus lineage, Parquet on HDFS.", no_args_is_help=True)
 Master = Annotated[str | None, typer.Option(help="Spark master (default: the configured one), e.g. local[2]")]
@@ -38,21 +46,15 @@ def stream(
         queries = (start_stream(spark, settings, None if once else trigger_seconds, max_offsets, silver),)
     console.print(f"bronze stream running; writing {settings.lake().bronze_kafka}")
     try:
-        if once:
-            queries[0].awaitTermination()
-        else:
-            spark.streams.awaitAnyTermination()
+        run_queries(spark, queries, until_all=once)
     except KeyboardInterrupt:
         pass
-    for query in queries:
-        if query.isActive:
-            query.stop()
-        progress = query.lastProgress
-        if progress:
-            console.print(f"{query.name} last batch {progress['batchId']}: {progress['numInputRows']} rows")
-    failed = next((q.exception() for q in queries if q.exception()), None)
-    if failed:
-        raise fail(failed)
+    except RuntimeError as failed:
+        raise fail(failed) from None
+    finally:
+        for query in queries:
+            if progress := query.lastProgress:
+                console.print(f"{query.name} last batch {progress['batchId']}: {progress['numInputRows']} rows")
 
 
 def _warn_beside_silver(spark, settings) -> None:

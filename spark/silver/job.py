@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, Observation, SparkSession
 
-from retail.cassandra import SALES_PER_MINUTE, CassandraTarget, Write, session_for, write_events
+from retail.cassandra import SALES_PER_MINUTE, CassandraTarget, session_for, write_events
 from retail.cassandra.writer import run_concurrently
 from retail.contracts import CLICKSTREAM, CONTRACTS, CUSTOMERS, PURCHASES, Contract
 from retail.lake import BATCH_COUNTS, QUARANTINE, RELEASED, SILVER, SILVER_STATE, Dataset, LakeLayout
@@ -37,7 +37,6 @@ from spark.hdfs import Lake, replace_partitions
 from spark.silver.lease import Holding, Lease, LeaseLostError
 from spark.silver.quality import gate
 from spark.silver.state import (
-    CONFLICT_REASON,
     COUNTS,
     DEFAULT_HORIZON,
     KEY_COLUMNS,
@@ -45,6 +44,7 @@ from spark.silver.state import (
     RETRIED_REASON,
     SilverState,
     arrow_frame,
+    cassandra_writes,
     judge,
 )
 from spark.silver.transforms import LINEAGE, clean, parse_payload, serving_columns, typed, violations
@@ -109,6 +109,17 @@ def _keyed(bronze: DataFrame, contract: Contract, retried: bool) -> DataFrame:
 def _keys_of(rows: DataFrame) -> pd.DataFrame:
     keys = rows.select(*(F.col("ingested_at_us" if c == "ingested_at" else c).alias(c) for c in KEY_COLUMNS))
     return arrow_frame(keys.toArrow())
+
+
+def state_file(tag: str) -> str:
+    """Returns the name of a new state file: the time in milliseconds (names sort in the order they were written),
+    then its tag (the batch id of a delta, or ``snapshot``)."""
+    return f"{int(time.time() * 1000):013d}-{tag}.parquet"
+
+
+def tag_of(name: str) -> str:
+    """Returns the tag of a state file's name (see ``state_file``)."""
+    return name[14:].removesuffix(".parquet")
 
 
 class _Written:
@@ -192,7 +203,7 @@ class SilverJob:
             if own is None:  # the batch's commit: its decisions become the state later batches are judged on
                 holding.check()
                 self._check_state_unchanged(seen)
-                own = self._delta_name(batch_id)
+                own = state_file(batch_id)
                 self.lake.write_table(
                     pa.Table.from_pandas(judgement.delta, preserve_index=False), f"{self.targets.state_root}/{own}"
                 )
@@ -208,8 +219,6 @@ class SilverJob:
 
     # -- state ---------------------------------------------------------------------------------------------------
 
-    def _delta_name(self, batch_id: str) -> str:
-        return f"{int(time.time() * 1000):013d}-{batch_id}.parquet"
 
     def _state_files(self) -> list[str]:
         return [n for n in self.lake.names(self.targets.state_root) if n.endswith(".parquet")]
@@ -225,9 +234,9 @@ class SilverJob:
         """Brings the state to what it was before ``batch_id`` (all of it, for a new batch); returns the name of
         the batch's own delta when a first attempt of it persisted one, and the state files it found."""
         names = self._state_files()
-        own = next((n for n in names if n[14:].removesuffix(".parquet") == batch_id), None)
+        own = next((n for n in names if tag_of(n) == batch_id), None)
         wanted = names[: names.index(own)] if own else names
-        snapshots = [n for n in wanted if n[14:].startswith(SNAPSHOT)]
+        snapshots = [n for n in wanted if tag_of(n) == SNAPSHOT]
         start = wanted.index(snapshots[-1]) if snapshots else 0
         wanted = wanted[start:]
         if self.applied != wanted[: len(self.applied)] or not self.applied:
@@ -243,12 +252,12 @@ class SilverJob:
     def _snapshot(self) -> None:
         """Writes the whole state as one file and removes the files before the previous snapshot (a replay of the
         newest batch needs the previous snapshot and the deltas after it)."""
-        name = f"{int(time.time() * 1000):013d}-{SNAPSHOT}.parquet"
+        name = state_file(SNAPSHOT)
         self.lake.write_table(
             pa.Table.from_pandas(self.state.snapshot(), preserve_index=False), f"{self.targets.state_root}/{name}"
         )
         names = self._state_files()
-        snapshots = [n for n in names if n[14:].startswith(SNAPSHOT) and n != name]
+        snapshots = [n for n in names if tag_of(n) == SNAPSHOT and n != name]
         if snapshots:
             for old in names[: names.index(snapshots[-1])]:
                 self.lake.delete(f"{self.targets.state_root}/{old}")
@@ -278,10 +287,13 @@ class SilverJob:
     def _write_outputs(
         self, rows: DataFrame, judgement, batch_id: str, entities: tuple[str, ...], holding: Holding
     ) -> None:
-        decisions = judgement.rows[[*ROW_KEY, "retried", "reason", "outcome", "is_late"]]
+        decisions = judgement.rows[[*ROW_KEY, "retried", "reason", "outcome", "is_late"]].assign(
+            write=cassandra_writes(judgement.rows, self.targets.serving)
+        )
         decided = self.spark.createDataFrame(
             decisions.astype({"partition": "int32", "offset": "int64"}),
-            "topic string, partition int, offset long, retried boolean, reason string, outcome string, is_late boolean",
+            "topic string, partition int, offset long, retried boolean, reason string, outcome string, "
+            "is_late boolean, write int",
         )
         judged = rows.join(F.broadcast(decided), on=[*ROW_KEY, "retried"], how="inner").withColumn(
             "reasons", F.when(F.col("reason").isNotNull(), F.array("reason")).otherwise(F.col("violations"))
@@ -309,7 +321,7 @@ class SilverJob:
             )
             outputs[RELEASED.name] = partial(self.targets.write, written.observe(released, "released"), RELEASED)
         if self.targets.cassandra is not None:
-            outputs |= self._cassandra_outputs(judged, judgement.rows, counts, batch_id, entities)
+            outputs |= self._cassandra_outputs(judged, decisions, counts, batch_id, entities)
         try:
             run_all({f"silver batch {batch_id}: {name}": task for name, task in outputs.items()})
             written.reconcile(counts, batch_id)
@@ -325,24 +337,15 @@ class SilverJob:
         writes them), the purchases it released and removals of rows the serving query wrote that silver rejects, in
         one job (none when the batch's judgement has nothing of these, as most batches beside a serving query); and
         the batch's sales per minute."""
-        silver, quarantined = F.col("outcome") == "silver", F.col("outcome") == "quarantined"
-        is_silver = decisions["outcome"] == "silver"
-        needed = (is_silver & (decisions["retried"] | (not self.targets.serving))) | (
-            (decisions["outcome"] == "quarantined") & decisions["reason"].isin((CONFLICT_REASON, RETRIED_REASON))
-        )
-        write = (
-            F.when(silver & F.col("retried"), int(Write.RELEASE))
-            .when(silver & F.lit(not self.targets.serving), int(Write.SILVER))
-            .when(quarantined & F.col("reason").isin(CONFLICT_REASON, RETRIED_REASON), int(Write.DELETE))
-        )
-        marked = judged.withColumn("write", write).where(F.col("write").isNotNull())
+        silver = F.col("outcome") == "silver"
+        marked = judged.where(F.col("write").isNotNull())
         frames = [
             serving_columns(marked.where(F.col("entity") == entity), CONTRACTS[entity], keep=("write",))
             for entity in entities
             if counts[entity]["silver"] or counts[entity]["quarantined"]
         ]
         outputs = {}
-        if frames and needed.any():
+        if frames and decisions["write"].notna().any():
             wide = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
             outputs["cassandra"] = partial(wide.foreachPartition, partial(write_events, target=self.targets.cassandra))
         if counts.get(PURCHASES.entity, {}).get("silver"):

@@ -25,6 +25,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
+from retail.cassandra.writer import Write
 from retail.contracts import CUSTOMERS, PURCHASES
 
 ALLOWED_LATENESS = timedelta(days=2)
@@ -247,6 +248,23 @@ def judge(keys: pd.DataFrame, state: SilverState, entities: tuple[str, ...]) -> 
     is_late = (outcome == "silver") & (rows["event_time"].astype("float64") < watermark - lateness).to_numpy()
     judged = rows.assign(reason=reason, outcome=outcome, is_late=is_late)
     return Judgement(judged, _counts(judged, entities), _delta(judged))
+
+
+def cassandra_writes(judged: pd.DataFrame, serving: bool) -> pd.Series:
+    """Returns, per judged row, how the silver path writes it to Cassandra (a ``Write``; null: not at all): a
+    released purchase is re-inserted over its own delete, a silver row is written unless a serving query wrote it
+    already (``serving``), and a row the serving query wrote that silver quarantined (a conflicting re-send, a
+    purchase waiting for its customer) is deleted."""
+    silver, retried = (judged["outcome"] == "silver").to_numpy(), judged["retried"].to_numpy(bool)
+    removed = (
+        (judged["outcome"] == "quarantined") & judged["reason"].isin((CONFLICT_REASON, RETRIED_REASON))
+    ).to_numpy()
+    write = np.select(
+        [silver & retried, silver & (not serving), removed],
+        [int(Write.RELEASE), int(Write.SILVER), int(Write.DELETE)],
+        default=0,
+    )
+    return pd.Series(write, index=judged.index, dtype="Int32").where(silver & (retried | (not serving)) | removed)
 
 
 def _silver_customers(rows: pd.DataFrame, state: SilverState) -> np.ndarray:

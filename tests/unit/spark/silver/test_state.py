@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spark.silver.state import DigestMap, SilverState, arrow_frame, judge
+from retail.cassandra.writer import Write
+from spark.silver.state import DigestMap, SilverState, arrow_frame, cassandra_writes, judge
 
 DAY = 86_400 * 1_000_000
 NOW = 100 * DAY
@@ -176,3 +177,25 @@ def test_arrow_frame_keeps_64_bit_digests_exact():
     frame = arrow_frame(pa.table({"key": pa.array([big, None], pa.int64())}))
 
     assert frame["key"][0] == big and pd.isna(frame["key"][1])
+
+
+@pytest.mark.parametrize(
+    ("outcome", "reason", "retried", "serving", "expected"),
+    [
+        ("silver", None, False, True, None),  # the serving query wrote it as it read it
+        ("silver", None, False, False, Write.SILVER),  # no serving query: the silver path writes every silver row
+        ("silver", None, True, True, Write.RELEASE),  # released over its own delete
+        ("silver", None, True, False, Write.RELEASE),
+        ("quarantined", "conflicting_duplicate", False, True, Write.DELETE),  # the serving query wrote the re-send
+        ("quarantined", "unknown_customer", False, True, Write.DELETE),  # waits for its customer, out of Cassandra
+        ("quarantined", None, False, True, None),  # broke a row rule: the serving query never wrote it
+        ("duplicate", None, False, False, None),
+        ("waiting", None, True, True, None),
+    ],
+)
+def test_the_judgement_says_how_each_row_reaches_cassandra(outcome, reason, retried, serving, expected):
+    judged = pd.DataFrame([{"outcome": outcome, "reason": reason, "retried": retried}])
+
+    write = cassandra_writes(judged, serving).iloc[0]
+
+    assert (None if pd.isna(write) else Write(write)) == expected
