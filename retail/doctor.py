@@ -121,13 +121,13 @@ def _services(stack: Stack) -> list[Finding]:
         check = f"service {svc.name}"
         if stack.process(svc.name) is not None:
             if svc.healthy():
-                findings.append(Finding(check, Verdict.OK, f"running and healthy at {svc.url}"))
+                findings.append(Finding(check, Verdict.OK, f"running and healthy at {svc.address}"))
             else:
                 findings.append(
                     Finding(
                         check,
                         Verdict.FAIL,
-                        f"running but not answering at {svc.url}",
+                        f"running but not answering at {svc.address}",
                         f"see `./run stack logs {svc.name}`; `./run stack down && ./run stack up` restarts it",
                     )
                 )

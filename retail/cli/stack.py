@@ -108,7 +108,7 @@ def _print_status(stack: Stack) -> None:
             health,
             f"{row.rss_bytes / 2**20:.0f}",
             str(row.heap_mb or "-"),
-            row.url,
+            row.address,
         )
     table.add_row("[bold]total[/]", "", "", "", f"[bold]{total / 2**20:.0f}[/]", "", "")
     console.print(table)

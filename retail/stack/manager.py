@@ -27,7 +27,7 @@ class ServiceStatus:
 
     name: str
     ports: tuple[int, ...]
-    url: str
+    address: str
     pid: int | None
     healthy: bool
     rss_bytes: int
@@ -118,7 +118,7 @@ class Stack:
                     self._check_alive(svc, procs[name])
                     if svc.healthy():
                         healthy.add(name)
-                        report(f"{name} is healthy at {svc.url}")
+                        report(f"{name} is healthy at {svc.address}")
                     elif time.monotonic() > deadlines[name]:
                         raise self._failure(
                             svc, f"did not become healthy within {self.settings.stack.health_deadline_s:.0f} s"
@@ -164,7 +164,7 @@ class Stack:
                 ServiceStatus(
                     name=svc.name,
                     ports=svc.ports,
-                    url=svc.url,
+                    address=svc.address,
                     pid=proc.pid if proc else None,
                     healthy=bool(proc) and svc.healthy(),
                     rss_bytes=tree_rss_bytes(proc) if proc else 0,

@@ -103,7 +103,7 @@ class Service:
     ports: tuple[int, ...]
     command: tuple[str, ...]
     healthy: Callable[[], bool]
-    url: str
+    address: str  # where it answers: a URL, host:port, a work pool or a file
     heap_mb: int | None = None
     env: dict[str, str] = field(default_factory=dict)
     requires: tuple[str, ...] = ()
@@ -236,7 +236,7 @@ def _kafka(ctx: _Context) -> Service:
     return Service(
         name="kafka",
         ports=(s.kafka_port, s.kafka_controller_port),
-        url=ctx.endpoints.kafka_bootstrap_servers,
+        address=ctx.endpoints.kafka_bootstrap_servers,
         heap_mb=s.kafka_heap_mb,
         command=java_command(
             s.kafka_heap_mb,
@@ -275,7 +275,7 @@ def _namenode(ctx: _Context) -> Service:
     return Service(
         name="namenode",
         ports=(s.namenode_rpc_port, s.namenode_http_port),
-        url=ctx.namenode_http,
+        address=ctx.namenode_http,
         heap_mb=s.namenode_heap_mb,
         command=java_command(s.namenode_heap_mb, ctx.hadoop_cp, main, extra=ctx.hadoop_opts),
         healthy=partial(health.namenode, ctx.namenode_http),
@@ -289,7 +289,7 @@ def _datanode(ctx: _Context) -> Service:
     return Service(
         name="datanode",
         ports=(s.datanode_port, s.datanode_http_port, s.datanode_ipc_port),
-        url=f"http://{ctx.host}:{s.datanode_http_port}",
+        address=f"http://{ctx.host}:{s.datanode_http_port}",
         heap_mb=s.datanode_heap_mb,
         command=java_command(
             s.datanode_heap_mb, ctx.hadoop_cp, "org.apache.hadoop.hdfs.server.datanode.DataNode", extra=ctx.hadoop_opts
@@ -308,7 +308,7 @@ def _cassandra(ctx: _Context) -> Service:
     return Service(
         name="cassandra",
         ports=(s.cassandra_port, s.cassandra_storage_port),
-        url=f"{ctx.host}:{s.cassandra_port}",
+        address=f"{ctx.host}:{s.cassandra_port}",
         heap_mb=s.cassandra_heap_mb,
         command=java_command(
             s.cassandra_heap_mb,
@@ -340,7 +340,7 @@ def _spark_master(ctx: _Context) -> Service:
     return Service(
         name="spark-master",
         ports=(s.spark_master_port, s.spark_master_ui_port),
-        url=ctx.endpoints.spark_master,
+        address=ctx.endpoints.spark_master,
         heap_mb=s.spark_daemon_heap_mb,
         command=java_command(
             s.spark_daemon_heap_mb,
@@ -358,7 +358,7 @@ def _spark_worker(ctx: _Context) -> Service:
     return Service(
         name="spark-worker",
         ports=(s.spark_worker_port, s.spark_worker_ui_port),
-        url=f"http://{ctx.host}:{s.spark_worker_ui_port}",
+        address=f"http://{ctx.host}:{s.spark_worker_ui_port}",
         heap_mb=s.spark_daemon_heap_mb,
         command=java_command(
             s.spark_daemon_heap_mb,
@@ -386,7 +386,7 @@ def _prefect_server(ctx: _Context) -> Service:
     return Service(
         name="prefect-server",
         ports=(ctx.s.prefect_port,),
-        url=api.removesuffix("/api"),
+        address=api.removesuffix("/api"),
         command=(ctx.prefect_bin, "server", "start", "--host", ctx.host, "--port", str(ctx.s.prefect_port)),
         env=ctx.prefect_env,
         healthy=partial(health.prefect_server, api),
@@ -405,7 +405,7 @@ def _prefect_worker(ctx: _Context) -> Service:
     return Service(
         name="prefect-worker",
         ports=(),
-        url=f"work pool {pool}",
+        address=f"work pool {pool}",
         command=(
             *(ctx.prefect_bin, "worker", "start"),
             *("--pool", pool, "--type", "process", "--name", "retail-local-worker"),
@@ -446,7 +446,7 @@ def _superset(ctx: _Context) -> Service:
     return Service(
         name="superset",
         ports=(s.superset_port,),
-        url=url,
+        address=url,
         # One worker with threads: ~350 MiB; more workers each load all of Superset again.
         command=(
             *(sys.executable, "-m", "retail.dashboards.serve", str(marker), digest, "--"),
@@ -465,7 +465,7 @@ def _live_feed(ctx: _Context) -> Service:
     return Service(
         name="live-feed",
         ports=(),
-        url=str(settings.live_path),
+        address=str(settings.live_path),
         command=(sys.executable, "-m", "retail.dashboards.live"),
         env={"RETAIL_LIVE_PATH": str(settings.live_path), "RETAIL_CASSANDRA_KEYSPACE": settings.cassandra_keyspace},
         healthy=partial(is_fresh, settings.live_path, max(15.0, 5 * ctx.s.live_refresh_s)),

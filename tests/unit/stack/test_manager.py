@@ -25,7 +25,7 @@ def http_service(name: str, port: int, **kwargs) -> Service:
     return Service(
         name=name,
         ports=(port,),
-        url=f"http://127.0.0.1:{port}",
+        address=f"http://127.0.0.1:{port}",
         command=(sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)),
         **kwargs,
     )
@@ -71,7 +71,7 @@ def test_service_that_exits_reports_its_exit_code_and_log(settings):
     crashing = Service(
         name="crasher",
         ports=(),
-        url="-",
+        address="-",
         command=(sys.executable, "-c", "print('cannot open data dir: permission denied'); raise SystemExit(3)"),
         healthy=lambda: False,
     )
@@ -134,7 +134,7 @@ def test_down_also_stops_what_a_service_started_in_a_session_of_its_own(settings
     service = Service(
         name="spawner",
         ports=(port,),
-        url=f"http://127.0.0.1:{port}",
+        address=f"http://127.0.0.1:{port}",
         command=(sys.executable, "-c", spawner),
         healthy=partial(tcp_open, "127.0.0.1", port),
     )

@@ -20,7 +20,7 @@ def test_ports_follow_settings(monkeypatch):
     kafka = next(s for s in build_services(Settings()) if s.name == "kafka")
 
     assert kafka.ports[0] == 19092
-    assert kafka.url == "127.0.0.1:19092"
+    assert kafka.address == "127.0.0.1:19092"
 
 
 def test_jvm_services_state_their_heap():
