@@ -1,17 +1,35 @@
 """Composition at the edge: settings become Spark sessions, silver targets and started streams here, and only here.
-The CLI, the flows, the tests and the benchmarks build their jobs through this module."""
+The CLI, the flows, the tests and the benchmarks build their jobs through this module.
+
+Imports of pyspark and of the ``spark`` package sit inside the functions (the project's one rule for function-level
+imports: a module that commands without Spark also load defers the import of Spark to the function that needs it),
+so that ``retail --help``, the flows' workers and the stack manager start without loading Spark; the types come in
+for the type checker alone.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from retail.lake import BRONZE_ONLY_QUERY, SERVING_QUERY, STREAM_QUERY
 from retail.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.streaming import StreamingQuery
+
+    from spark.bronze.csv_header import CsvDialect
+    from spark.silver.job import SilverTargets
 
 # Most Kafka records per micro-batch, by default: a catch-up over a long backlog runs in bounded batches (one that
 # fails is retried alone, and none needs memory in proportion to the backlog). None lifts the bound.
 BATCH_RECORDS = 50_000
 
 
-def spark_session(settings: Settings, app_name: str, master: str | None = None, conf: dict[str, str] | None = None):
+def spark_session(
+    settings: Settings, app_name: str, master: str | None = None, conf: dict[str, str] | None = None
+) -> SparkSession:
     """Returns a Spark session on the configured master (or ``master``) with the Kafka connector; ``conf`` adds to
     (or overrides) the session's Spark settings."""
     from retail.stack.artifacts import fetch, load_groups
@@ -33,7 +51,7 @@ def spark_session(settings: Settings, app_name: str, master: str | None = None, 
     )
 
 
-def csv_dialect(settings: Settings, **overrides):
+def csv_dialect(settings: Settings, **overrides: object) -> CsvDialect:
     """Returns the CSV dialect the settings declare (``overrides`` that are not None win, e.g. CLI options)."""
     from spark.bronze.csv_header import CsvDialect
 
@@ -41,7 +59,7 @@ def csv_dialect(settings: Settings, **overrides):
     return CsvDialect(**{**declared, **{k: v for k, v in overrides.items() if v is not None}})
 
 
-def silver_targets(settings: Settings, serving: bool = False):
+def silver_targets(settings: Settings, serving: bool = False) -> SilverTargets:
     """Returns the silver targets of ``settings``' lake, with the Cassandra keyspace and tables made ready;
     ``serving``: a serving query writes Cassandra's silver rows (see ``start_serving``)."""
     from retail.cassandra import CassandraTarget, ensure_schema
@@ -53,7 +71,7 @@ def silver_targets(settings: Settings, serving: bool = False):
 
 
 def start_stream(
-    spark,
+    spark: SparkSession,
     settings: Settings,
     trigger_seconds: float | None,
     max_offsets: int | None = BATCH_RECORDS,
@@ -80,7 +98,7 @@ def start_stream(
     )
 
 
-def start_serving(spark, settings: Settings, max_offsets: int | None = BATCH_RECORDS):
+def start_serving(spark: SparkSession, settings: Settings, max_offsets: int | None = BATCH_RECORDS) -> StreamingQuery:
     """Starts the serving query: every record that passes the row rules into Cassandra as soon as it is read."""
     from retail.cassandra import CassandraTarget, ensure_schema
     from spark.silver.serving import start_serving_stream
@@ -98,13 +116,15 @@ def start_serving(spark, settings: Settings, max_offsets: int | None = BATCH_REC
     )
 
 
-def start_live(spark, settings: Settings, trigger_seconds: float, max_offsets: int | None = BATCH_RECORDS):
+def start_live(
+    spark: SparkSession, settings: Settings, trigger_seconds: float, max_offsets: int | None = BATCH_RECORDS
+) -> tuple[StreamingQuery, StreamingQuery]:
     """Starts the live pair: the serving query, then the exactly-once bronze + silver stream; returns both."""
     serving = start_serving(spark, settings, max_offsets)
     return serving, start_stream(spark, settings, trigger_seconds, max_offsets, silver=True, serving=True)
 
 
-def run_queries(spark, queries, until_all: bool = False) -> None:
+def run_queries(spark: SparkSession, queries: Sequence[StreamingQuery], until_all: bool = False) -> None:
     """Waits until one of ``queries`` ends (or, ``until_all``, every one of them: catch-ups), stops the others, and
     raises the first failure as RuntimeError naming its query. An interrupt (Ctrl-C, a cancelled run) stops them
     all on its way up."""
