@@ -4,9 +4,13 @@ batches per partition key and executed concurrently on the process's one session
 Two queries write the same tables: the serving query (every record that passes the row rules, as soon as it is read) and
 the exactly-once silver path (corrections only it can know, or every silver row when no serving query runs). They
 agree through write timestamps. Every serving table holds one event per primary key, and the first occurrence of an
-event is the one silver keeps, so a row is written at an *inverted* clock: the earlier a record came, the higher its
-timestamp, and Cassandra's highest-timestamp-wins makes the first occurrence win whoever writes last and however
-often (a replay rewrites the same cells). Relative to a row's timestamp ``t``:
+event is the one silver keeps, so a row is written at a timestamp that *falls* as its clock rises: the earlier a
+record came, the higher its timestamp, and Cassandra's highest-timestamp-wins makes the first occurrence win whoever
+writes last and however often (a replay rewrites the same cells). The timestamps count down from a fixed moment in
+the past, ``ANCHOR_US`` (2026-01-01), four microseconds per clock step, and end above ``OLDEST_US`` (2021-07): every
+write is before the moment it is made, so an operator's plain CQL ``DELETE`` or ``UPDATE`` (timestamped now) wins
+over anything the platform wrote or will replay (a delete for as long as its tombstone lives, ``gc_grace_seconds``),
+and Cassandra's ``maximum_timestamp`` guardrail passes every write. Relative to a row's timestamp ``t``:
 
 - ``SERVING`` writes at ``t``; ``SILVER`` at ``t - 1``, so it never overwrites the serving query's write (nor its
   ``written_at``) of the same row;
@@ -17,8 +21,15 @@ often (a replay rewrites the same cells). Relative to a row's timestamp ``t``:
 
 The clock (column ``clock``, made by ``spark.silver.transforms.serving_columns``) is a Kafka record's offset: every
 record of one key lands in one partition (producers key by customer, and every serving table's partition key
-belongs to one customer), where the offset orders arrivals exactly, even within a millisecond. A CSV row, which
-only the silver path writes, is clocked after every Kafka record: its file's ingestion second, then its line.
+belongs to one customer), where the offset orders arrivals exactly, even within a millisecond. Offsets stay below
+``KAFKA_OFFSETS`` (2^40, a trillion records per partition: 51 days of timestamps). A CSV row, which only the silver
+path writes, is clocked after every Kafka record: from ``KAFKA_OFFSETS`` on, its file's ingestion second since the
+anchor, then its line. Clocks stay below ``CLOCKS`` (2^45) for CSV files landed until 2042, when the anchor has to
+move (and the serving tables be rebuilt from silver: rows written under two anchors do not compare).
+
+Why not the event time, or ``IF NOT EXISTS``: a timestamp that grows with time makes the latest write win, never the
+first (and a producer's clock may run ahead of ours); a lightweight transaction costs a Paxos round per row, cannot
+be batched across partitions, and after an operator's delete lets a replay insert the row again.
 """
 
 from __future__ import annotations
@@ -29,12 +40,15 @@ from enum import IntEnum
 from retail.cassandra.client import CassandraTarget, session_for
 from retail.cassandra.tables import PRODUCED_AT, TABLE_OF_ENTITY, Table
 
-INVERTED_BASE = 1 << 62
+ANCHOR_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z: no write timestamp is later
+KAFKA_OFFSETS = 1 << 40  # every Kafka offset is below it, where CSV clocks begin
+CLOCKS = 1 << 45  # every clock is below it
+OLDEST_US = ANCHOR_US - CLOCKS * 4  # every write timestamp is later (2021-07-17)
 CLOCK = "clock"  # the column of a written row that orders it among the records of its key
 
 
 class Write(IntEnum):
-    """How a row reaches a serving table: the offset of its write timestamp from the row's inverted clock."""
+    """How a row reaches a serving table: the offset of its write timestamp from the timestamp its clock gives."""
 
     SILVER = -1
     SERVING = 0
@@ -44,7 +58,7 @@ class Write(IntEnum):
 
 def write_timestamp(clock: int, write: Write) -> int:
     """Returns the write timestamp of a row at ``clock`` (see the module docstring)."""
-    return INVERTED_BASE - clock * 4 + write
+    return ANCHOR_US - clock * 4 + (write - Write.RELEASE)
 
 
 _PREPARED: dict[tuple, object] = {}

@@ -1,9 +1,12 @@
 """Silver row checks: parse bronze payloads against the entity contract and name every rule each row breaks.
 Pure DataFrame -> DataFrame functions for streaming and batch alike; routing and sinks live in the job.
 
-Payloads are parsed with every field as a string first, then cast with try_cast: a value of the wrong type is then
-a named violation (``wrong_type:<field>``), not a silently null column. CSV rows take the same path: ``csv_records``
-gives them the shape of Kafka bronze rows (their fields as a JSON object; lineage file, 0, line number).
+Payloads are parsed with every field as a string first, then cast with try_cast, and every field's JSON kind (text,
+number, boolean, object, array) is read beside it: a value of the wrong type, one that does not cast or one of a
+JSON kind its field does not take (an object where text belongs, text where a number belongs), is then a named
+violation (``wrong_type:<field>``), never a silently null column nor a value coerced into text. CSV rows take the
+same path: ``csv_records`` gives them the shape of Kafka bronze rows (their fields as a JSON object; lineage file, 0,
+line number); a CSV cell is always text, so only its cast judges it.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ def csv_records(bronze_csv: DataFrame, contract: Contract) -> DataFrame:
 
 def parse_payload(bronze: DataFrame, contract: Contract) -> DataFrame:
     """Returns one row per bronze record of ``contract``'s entity: lineage, the payload as text, its raw string
-    fields (``raw``), its top-level keys, whether it was valid UTF-8 and the source error (null for Kafka)."""
+    fields (``raw``), each field's JSON kind (``json_kinds``), its top-level keys, whether it was valid UTF-8 and
+    the source error (null for Kafka)."""
     text = F.col("value").cast("string")
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
     source_error = F.col(SOURCE_ERROR) if SOURCE_ERROR in bronze.columns else F.lit(None).cast("string")
@@ -54,20 +58,64 @@ def parse_payload(bronze: DataFrame, contract: Contract) -> DataFrame:
         source_error.alias(SOURCE_ERROR),
         text.alias("payload"),
         F.from_json(text, raw_schema(contract), options).alias("raw"),
+        json_kinds(text, contract).alias("json_kinds"),
         F.json_object_keys(text).alias("payload_keys"),
         F.is_valid_utf8(text).alias("is_utf8"),
     )
 
 
+def json_kinds(text: Column, contract: Contract) -> Column:
+    """Returns, per JSON object, a struct of each contract field's JSON kind: ``string``, ``number``, ``boolean``,
+    ``object`` or ``array`` (null when the field is absent or JSON null). A string-typed parse cannot tell them
+    apart (it gives an object's or a number's JSON text), so the payload is read once more as variants."""
+    values = F.from_json(text, ", ".join(f"`{n}` variant" for n in contract.names))
+    kinds = []
+    for name in contract.names:
+        schema = F.schema_of_variant(values[name])
+        kind = (
+            F.when(schema == "STRING", "string")
+            .when(schema == "BOOLEAN", "boolean")
+            .when(schema.startswith("OBJECT"), "object")
+            .when(schema.startswith("ARRAY"), "array")
+            .when(schema != "VOID", "number")  # BIGINT, DECIMAL(p,s) or DOUBLE, as the number is written
+        )
+        kinds.append(kind.alias(name))
+    return F.struct(*kinds)
+
+
+def _json_kinds_of(type_: str) -> tuple[str, ...]:
+    """The JSON kinds a field of a contract type takes. Money may also come as text: a decimal written as a JSON
+    string keeps its exact digits (and the producers' convention varies); its cast still judges the digits."""
+    if type_ in ("string", "timestamp", "date"):  # a timestamp is ISO-8601 text: epoch numbers are not taken
+        return ("string",)
+    if type_ == "boolean":
+        return ("boolean",)
+    if type_.startswith("decimal"):
+        return ("number", "string")
+    return ("number",)
+
+
+def _takes_kind(name: str, type_: str) -> Column:
+    """True when the field's JSON kind is one its type takes, or there is no value. A CSV row (no Kafka timestamp)
+    is all text: any cell may be read as any type, and the cast alone judges it. A value the variant reader
+    refused while the string parse kept it (a lone surrogate escape, an object with a repeated key) has no kind
+    and is not taken: it is never coerced."""
+    kind = F.col(f"json_kinds.`{name}`")
+    from_text = F.col("kafka_timestamp").isNull() & (kind == "string")
+    return F.col(f"raw.`{name}`").isNull() | kind.isin(*_json_kinds_of(type_)) | from_text
+
+
 def typed(parsed: DataFrame, contract: Contract) -> DataFrame:
     """Adds the contract's columns, each cast from its raw string to its contract type (null when it does not
-    cast), the event id named by the identity when the payload has none, and ``payload_hash``: a hash of those
-    typed values, equal for an exact re-send whether it came from Kafka or a CSV file (with or without event ids,
-    whitespace folded), different for a conflicting one."""
-    casts = [F.expr(f"try_cast(raw.`{n}` AS {t})").alias(n) for n, t in _types(contract)]
+    cast or its JSON kind is not one the type takes), the event id named by the identity when the payload has none,
+    and ``payload_hash``: a hash of those typed values, equal for an exact re-send whether it came from Kafka or a
+    CSV file (with or without event ids, whitespace folded), different for a conflicting one."""
+    casts = [F.when(_takes_kind(n, t), F.expr(f"try_cast(raw.`{n}` AS {t})")).alias(n) for n, t in _types(contract)]
+    # Only an absent id is derived: one of the wrong kind stays null and is named for it.
+    derived = F.when(F.col("raw.event_id").isNull(), derived_event_id(contract))
     return (
         parsed.select("*", *casts)
-        .withColumn("event_id", F.coalesce(F.col("event_id"), derived_event_id(contract)))
+        .withColumn("event_id", F.coalesce(F.col("event_id"), derived))
         .withColumn("payload_hash", F.sha2(F.to_json(F.struct(*_comparable(contract))), 256))
     )
 
@@ -192,15 +240,22 @@ def clean(rows: DataFrame, contract: Contract, keep: tuple[str, ...] = ()) -> Da
     )
 
 
-CSV_CLOCK_BASE = 1 << 56  # CSV rows are clocked after every Kafka offset (see retail.cassandra.writer)
+# A CSV file's rows are clocked after every earlier file's as long as files land one after another below this
+# many lines a second; each year of landing takes 96 days of write timestamps (see retail.cassandra.writer).
+CSV_LINES_PER_SECOND = 1 << 16
 
 
 def serving_columns(rows: DataFrame, contract: Contract, keep: tuple[str, ...] = ()) -> DataFrame:
     """Returns, per row, what a serving table row is made of: the silver columns, the entity, ``produced_ms`` (the
-    Kafka timestamp; for a CSV row, its ingestion) and ``clock`` (a Kafka record's offset; for a CSV row, its
-    file's ingestion second then its line), plus the columns named in ``keep``."""
+    Kafka timestamp; for a CSV row, its ingestion) and ``clock`` (a Kafka record's offset; for a CSV row, after
+    every offset: its file's ingestion second since the write timestamps' anchor, then its line), plus the columns
+    named in ``keep``."""
+    from retail.cassandra.writer import ANCHOR_US, KAFKA_OFFSETS
+
     produced = F.unix_millis(F.coalesce(F.col("kafka_timestamp"), F.col("ingested_at")))
-    csv_clock = F.lit(CSV_CLOCK_BASE) + F.unix_seconds("ingested_at") * (1 << 24) + F.col("offset") % (1 << 24)
+    # A file landed before the anchor (a machine clock set back) counts from the anchor: never below Kafka's clocks.
+    second = F.greatest(F.unix_seconds("ingested_at") - ANCHOR_US // 1_000_000, F.lit(0))
+    csv_clock = F.lit(KAFKA_OFFSETS) + second * CSV_LINES_PER_SECOND + F.col("offset")
     clock = F.when(F.col("kafka_timestamp").isNotNull(), F.col("offset")).otherwise(csv_clock)
     with_clock = rows.withColumn("produced_ms", produced).withColumn("clock", clock)
     return clean(with_clock, contract, ("produced_ms", "clock", *keep)).withColumn("entity", F.lit(contract.entity))

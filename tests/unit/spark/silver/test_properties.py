@@ -141,6 +141,46 @@ def test_any_json_object_lands_in_silver_or_quarantine(spark, entity):
     assert_lands(spark, CONTRACTS[entity], values, lambda vs: kafka_batch(spark, entity, vs))
 
 
+# What a field of each contract type must never take (its value coerced into text or read from it): any JSON value
+# but text where text belongs, and text, booleans, objects and arrays where a number belongs (money may be text).
+CONTAINERS = st.lists(JSON, max_size=3) | st.dictionaries(st.text(max_size=5), JSON, max_size=3)
+NOT_TEXT = st.one_of(st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), CONTAINERS)
+WRONG_KINDS = {
+    "string": NOT_TEXT,
+    "timestamp": NOT_TEXT,
+    "int": st.one_of(TEXTS, NUMBERS.map(str), st.booleans(), CONTAINERS),
+    "decimal(10,2)": st.one_of(st.booleans(), CONTAINERS),
+}
+
+
+def wrong_kinds(entity: str):
+    """A valid payload with one field set to a value of a JSON kind its type does not take, and that field."""
+    contract = CONTRACTS[entity]
+    types = {"event_id": "string", **{c.name: c.type for c in contract.columns}}
+    field = st.sampled_from(contract.names)
+    return st.builds(
+        lambda base, pair: ({**base, pair[0]: pair[1]}, pair[0]),
+        st.sampled_from(bases(entity)),
+        field.flatmap(lambda name: WRONG_KINDS[types[name]].map(lambda value: (name, value))),
+    )
+
+
+@pytest.mark.parametrize("entity", list(CONTRACTS))
+def test_a_value_of_the_wrong_json_kind_is_named_for_its_field(spark, entity):
+    contract = CONTRACTS[entity]
+    cases = drawn(wrong_kinds(entity), examples=300)
+    # Escaped (ASCII) JSON: no value becomes invalid UTF-8, which would hide every field's reason behind its own.
+    bronze = kafka_batch(spark, entity, [json.dumps(payload).encode() for payload, _ in cases])
+
+    checked = violations(typed(parse_payload(bronze, contract), contract), contract)
+
+    found = {r.offset: set(r.violations) for r in checked.select("offset", "violations").collect()}
+    unnamed = [
+        (cases[i][0][cases[i][1]], codes) for i, codes in found.items() if f"wrong_type:{cases[i][1]}" not in codes
+    ]
+    assert len(found) == len(cases) and not unnamed, unnamed[:5]
+
+
 def test_any_bytes_land_in_quarantine_with_a_reason(spark):
     values = drawn(st.one_of(st.binary(max_size=300), JSON.map(lambda v: json.dumps(v).encode())))
     contract = CONTRACTS["customers"]
