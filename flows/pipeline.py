@@ -9,7 +9,7 @@ from prefect import flow
 from flows.generate import generate_events
 from flows.gold import build_gold_flow
 from flows.ingest import ingest_batch
-from flows.stream import stream_catch_up
+from flows.stream import stream_catch_up, what_streamed
 
 
 @flow(name="retail-pipeline", log_prints=True)
@@ -28,8 +28,7 @@ def retail_pipeline(
     batches = ingest_batch(generated["csv_files"]) if generated["csv_files"] else []
     gold = build_gold_flow()
     print(
-        f"seed {generated['seed']}: {generated['kafka']['acked']:,} events sent, {streamed['rows']:,} streamed "
-        f"({streamed['mode']}), {len(batches)} CSV files, gold {gold['build_id']} "
-        f"(revenue {gold['headline']['revenue']})"
+        f"seed {generated['seed']}: {generated['kafka']['acked']:,} events sent, {what_streamed(streamed)}, "
+        f"{len(batches)} CSV files, gold {gold['build_id']} (revenue {gold['headline']['revenue']})"
     )
     return {"seed": generated["seed"], "kafka": generated["kafka"], "stream": streamed, "csv": batches, "gold": gold}

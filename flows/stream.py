@@ -17,10 +17,22 @@ def stream_catch_up(max_offsets: int | None = BATCH_RECORDS) -> dict:
     """Catches up on Kafka into bronze and silver, then publishes data quality and freshness."""
     settings = Settings()
     result = catch_up_stream(settings, max_offsets)
-    print(f"{result['rows']:,} rows in {result['batches']} micro-batches")
+    print(what_streamed(result))
     publish_quality_report(settings)
     publish_freshness_report(settings)
     return result
+
+
+def what_streamed(result: dict) -> str:
+    """Returns one line on what a catch-up (``catch_up_stream``'s result) streamed: its own rows, or, when the live
+    stream held the slot, that the live stream took the records (the step itself streamed none)."""
+    batches = f"{result['batches']} micro-batch{'' if result['batches'] == 1 else 'es'}"
+    if result["mode"] == "live":
+        return (
+            f"the live stream took the records ({result['waiting']:,} waiting when this step began; {batches} "
+            "committed while it waited)"
+        )
+    return f"{result['rows']:,} rows streamed in {batches}"
 
 
 @flow(name="stream-forever", log_prints=True)

@@ -87,8 +87,9 @@ def write_csv_batch(count: int, seed: int, bad_fraction: float, start_days_ago: 
 @task(retries=2, retry_delay_seconds=10, timeout_seconds=3600, cache_policy=NO_CACHE)
 def catch_up_stream(settings: Settings, max_offsets: int | None = BATCH_RECORDS, live_wait_s: float = 1800) -> dict:
     """Brings bronze and silver up to Kafka's end. When the live stream runs (it holds the stream slot), waits until
-    it has caught up; else runs the stream until caught up (availableNow). Returns how: the mode, batches run and
-    rows read. A retry resumes from the checkpoint: nothing twice, nothing lost."""
+    it has caught up; else runs the stream until caught up (availableNow). Returns how: the mode, the micro-batches
+    committed, the rows this step streamed itself (none when the live stream took them) and, in live mode, the
+    records that were waiting when it began. A retry resumes from the checkpoint: nothing twice, nothing lost."""
     from retail.jobs import start_stream
 
     try:
@@ -105,9 +106,11 @@ def catch_up_stream(settings: Settings, max_offsets: int | None = BATCH_RECORDS,
     return {"mode": "catch-up", "batches": len(progress), "rows": sum(p["numInputRows"] for p in progress)}
 
 
-def _wait_for_live_stream(settings: Settings, deadline_s: float, stall_s: float = 300) -> dict:
-    """Waits until the stream of this lake has read all of Kafka. Raises when it lags after ``deadline_s``, or when
-    no batch commits for ``stall_s`` while records wait: then the slot's holder is not this lake's stream."""
+def _wait_for_live_stream(settings: Settings, deadline_s: float, stall_s: float = 300, poll_s: float = 2) -> dict:
+    """Waits until the stream of this lake has read all of Kafka; returns the micro-batches it committed meanwhile
+    and the records that were waiting at the start (the live stream, not this step, streamed them: ``rows`` is 0).
+    Raises when it lags after ``deadline_s``, or when no batch commits for ``stall_s`` while records wait: then the
+    slot's holder is not this lake's stream."""
     from retail.stream_status import stream_status
 
     began = moved = time.monotonic()
@@ -124,9 +127,10 @@ def _wait_for_live_stream(settings: Settings, deadline_s: float, stall_s: float 
             )
         if now - began > deadline_s:
             raise TimeoutError(f"the live stream still lags {status.total_lag:,} records after {deadline_s:.0f} s")
-        time.sleep(2)
-    batches = (status.last_batch or 0) - (first.last_batch or 0)
-    return {"mode": "live", "batches": batches, "rows": first.total_lag}
+        time.sleep(poll_s)
+    before = -1 if first.last_batch is None else first.last_batch  # batch ids count from 0
+    batches = 0 if status.last_batch is None else status.last_batch - before
+    return {"mode": "live", "batches": batches, "rows": 0, "waiting": first.total_lag}
 
 
 @task(retries=1, retry_delay_seconds=10, timeout_seconds=1800, cache_policy=NO_CACHE)

@@ -3,6 +3,9 @@
 ``RETAIL_TEST_STACK`` chooses: ``external`` (endpoints from RETAIL_* variables, nothing started), ``docker``
 (testcontainers runs infra/compose), ``native`` (the local stack, started here if it is not running and stopped at
 the end if it was started here), or ``auto`` (the default: docker when an engine answers, else native).
+
+Every wait on progress has a deadline of ``deadline(seconds)``: a generous time measured here, times
+``RETAIL_TEST_DEADLINE_FACTOR`` (default 1; raise it on a slower or busier machine instead of editing numbers).
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +25,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
+import psutil
 import pytest
 
 from retail import scratch
@@ -30,7 +36,38 @@ from retail.kafka import ensure_topics, produce
 from retail.lake import BRONZE_ONLY_QUERY, STREAM_QUERY
 from retail.settings import REPO_ROOT, Settings
 from retail.stack import Stack
+from retail.stack.services import build_services
 from spark.hdfs import Lake
+
+
+def _deadline_factor() -> float:
+    factor = float(os.environ.get("RETAIL_TEST_DEADLINE_FACTOR", "1"))
+    if factor <= 0:
+        raise pytest.UsageError(f"RETAIL_TEST_DEADLINE_FACTOR={factor}: use a positive number, e.g. 2")
+    return factor
+
+
+DEADLINE_FACTOR = _deadline_factor()
+
+
+def scaled(seconds: float) -> float:
+    """Returns a deadline in seconds: ``seconds`` (generous on this 2-core machine) times the deadline factor."""
+    return seconds * DEADLINE_FACTOR
+
+
+@pytest.fixture(scope="session")
+def deadline() -> Callable[[float], float]:
+    """Returns the function every test's deadline goes through (``RETAIL_TEST_DEADLINE_FACTOR`` scales it)."""
+    return scaled
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # pytest-timeout's backstop (pyproject's `timeout`) stands behind the deadlines: it grows with them.
+    backstop = config.getini("timeout")
+    if DEADLINE_FACTOR != 1 and backstop:
+        for item in items:
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(scaled(float(backstop))))
 
 
 def docker_engine_answers() -> bool:
@@ -41,11 +78,6 @@ def docker_engine_answers() -> bool:
     except Exception:  # noqa: BLE001 - DockerException, a refused socket or a missing client all mean "no engine"
         return False
     return True
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Tests that take the stack down run after every test that needs it up.
-    items.sort(key=lambda item: item.get_closest_marker("takes_stack_down") is not None)
 
 
 def _docker_stack() -> Iterator[Settings]:
@@ -62,20 +94,31 @@ def _docker_stack() -> Iterator[Settings]:
         yield Settings()
 
 
+# The services this session started itself (all of them under docker): faults may be injected only into these, the
+# user's own services keep running untouched.
+STARTED_HERE: set[str] = set()
+
+
 @pytest.fixture(scope="session")
 def stack_settings() -> Iterator[Settings]:
     """Yields settings whose endpoints reach real, healthy services for the whole test session."""
+    # Two task slots for each Spark application of the tests (the session's, and the stream, producer or flow run a
+    # test starts): with a user's live stream on the worker (4 of its 8 cores) all three fit, where a third
+    # application would otherwise wait for a core that never frees. Subprocesses and flow runs inherit it.
+    os.environ.setdefault("RETAIL_SPARK_CORES", "2")
     provider = os.environ.get("RETAIL_TEST_STACK", "auto")
     if provider == "auto":
         provider = "docker" if docker_engine_answers() else "native"
     if provider == "external":
         yield Settings()
     elif provider == "docker":
+        STARTED_HERE.update({"kafka", "cassandra", "namenode", "datanode", "spark-master", "spark-worker"})
         yield from _docker_stack()
     elif provider == "native":
         settings = Settings()
         stack = Stack(settings)
         started = stack.up(report=lambda msg: print(f"[stack] {msg}"))
+        STARTED_HERE.update(started)
         try:
             if {"kafka", "cassandra", "namenode"} <= set(started):  # no one else's tests run on it: earlier
                 # sessions' leftovers go (a run that was killed never reached its own clean-up)
@@ -88,6 +131,59 @@ def stack_settings() -> Iterator[Settings]:
             stack.down(started, report=lambda msg: print(f"[stack] {msg}"))
     else:
         raise pytest.UsageError(f"RETAIL_TEST_STACK={provider!r}: use external, docker, native or auto")
+
+
+@pytest.fixture
+def stack_started_here(stack_settings: Settings) -> set[str]:
+    """Returns the services this session started (a test that kills one must not kill the user's)."""
+    return STARTED_HERE
+
+
+def free_port(host: str) -> int:
+    """Returns a port no one listens on at ``host`` now (the kernel's pick)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+PREFECT_SERVICES = ("prefect-server", "prefect-worker")
+
+
+@pytest.fixture(scope="session")
+def own_prefect(stack_settings: Settings) -> Iterator[Stack]:
+    """Yields a Prefect server and worker of this session's own, started by the stack's own service definitions,
+    with every deployment of deployments/prefect.yaml deployed to them paused (nothing runs unless a test asks).
+
+    The user's Prefect is never touched: their deployments stay as they are (paused or not, schedules on or off),
+    the stream slot a live stream holds is theirs alone, and stopping or killing this worker cancels only tests'
+    runs. The flow runs reach the session's Kafka, HDFS, Spark and Cassandra. ``.settings`` of the result are
+    ``stack_settings`` with this Prefect; give a test's runs ``RETAIL_PREFECT_API_URL`` from them."""
+    from retail.deploy import deploy
+
+    report = partial(print, "[test prefect]")
+    # One folder per session beside the stack's home, named by the session's pid: a session that was killed left
+    # its server and worker running; the next one finds them by their pid files and stops them.
+    homes = stack_settings.stack.home.parent / "test-prefect"
+    for home in homes.glob("*"):
+        if home.name.isdigit() and not psutil.pid_exists(int(home.name)):
+            _prefect_of(stack_settings, home, port=0).down(report=report)
+            shutil.rmtree(home, ignore_errors=True)
+    prefect = _prefect_of(stack_settings, homes / str(os.getpid()), port=free_port(stack_settings.stack.host))
+    prefect.up(report=report, fetch=False)  # no artifacts to fetch; a fetch would also rebuild the whole stack's list
+    try:
+        deploy(prefect.settings, paused=True)
+        yield prefect
+    finally:
+        prefect.down(report=report)
+        shutil.rmtree(prefect.settings.stack.home, ignore_errors=True)
+
+
+def _prefect_of(settings: Settings, home: Path, port: int) -> Stack:
+    """Returns the Prefect server and worker of the stack's service definitions, with ``home`` and ``port``."""
+    host = settings.stack.host
+    stack = settings.stack.model_copy(update={"home": home, "prefect_port": port, "health_deadline_s": scaled(180)})
+    own = settings.model_copy(update={"prefect_api_url": f"http://{host}:{port}/api", "stack": stack})
+    return Stack(own, [svc for svc in build_services(own) if svc.name in PREFECT_SERVICES])
 
 
 @pytest.fixture(scope="session")
@@ -153,11 +249,12 @@ def kill_stream_mid_run(spark, tmp_path):
             stream = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         query = STREAM_QUERY if "--silver" in extra else BRONZE_ONLY_QUERY
         lake, commits = Lake(spark), settings.lake().checkpoint(query) + "/commits"
-        deadline = time.monotonic() + 240
+        wait_s = scaled(240)
+        deadline = time.monotonic() + wait_s
         try:
             while len(lake.names(commits)) < committed:
                 assert stream.poll() is None, log.read_text()[-3000:]
-                assert time.monotonic() < deadline, f"the stream committed fewer than {committed} batches in 240 s"
+                assert time.monotonic() < deadline, f"the stream committed fewer than {committed} batches in {wait_s} s"
                 time.sleep(0.2)
         finally:
             os.killpg(stream.pid, signal.SIGKILL)

@@ -1,5 +1,6 @@
-"""The deployments on the real stack: deployed non-interactively, the end-to-end deployment is triggered with
-`prefect deployment run`, the stack's worker runs it, and gold and the run's artifacts exist with real content."""
+"""The deployments on the real stack: deployed non-interactively (to the session's own Prefect server, so the
+user's deployments and schedules stay as they are), the end-to-end deployment is triggered with `prefect deployment
+run`, a worker of the stack's definition runs it, and gold and the run's artifacts exist with real content."""
 
 import itertools
 import json
@@ -19,7 +20,6 @@ from prefect.client.schemas.filters import (
 )
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from retail.deploy import deploy
 from retail.generator import GeneratorConfig, generate
 from retail.gold import current, headline
 from retail.kafka import read_ledger
@@ -27,14 +27,20 @@ from retail.kafka import read_ledger
 pytestmark = pytest.mark.integration
 
 
-def test_pipeline_deployment_run_completes_and_leaves_gold_and_artifacts(isolated, tmp_path):
+def test_pipeline_deployment_run_completes_and_leaves_gold_and_artifacts(isolated, own_prefect, deadline, tmp_path):
+    api = own_prefect.settings.endpoints().prefect_api_url
     settings = isolated.model_copy(
-        update={"gold_path": tmp_path / "gold", "inbox_path": tmp_path / "inbox", "ledger_path": tmp_path / "ledgers"}
+        update={
+            "gold_path": tmp_path / "gold",
+            "inbox_path": tmp_path / "inbox",
+            "ledger_path": tmp_path / "ledgers",
+            "prefect_api_url": api,
+        }
     )
-    api = settings.endpoints().prefect_api_url
-    deploy(settings, paused=True)  # no schedule fires during the test
-    # The run gets this test's own topics, lake, keyspace and folders through the process job's environment.
+    watch_s = round(deadline(1200))
+    # The run gets this test's own topics, lake, keyspace, folders and Prefect through the process job's environment.
     env = {
+        "RETAIL_PREFECT_API_URL": api,
         "RETAIL_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
         "RETAIL_LAKE_PATH": settings.lake_path,
         "RETAIL_CASSANDRA_KEYSPACE": settings.cassandra_keyspace,
@@ -59,11 +65,15 @@ def test_pipeline_deployment_run_completes_and_leaves_gold_and_artifacts(isolate
         f"env={json.dumps(env)}",
         "--watch",
         "--watch-timeout",
-        "1200",
+        str(watch_s),
     ]
 
     done = subprocess.run(
-        command, env={**os.environ, "PREFECT_API_URL": api}, capture_output=True, text=True, timeout=1300
+        command,
+        env={**os.environ, "PREFECT_API_URL": api},
+        capture_output=True,
+        text=True,
+        timeout=watch_s + deadline(100),
     )
 
     assert done.returncode == 0 and "Completed" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]

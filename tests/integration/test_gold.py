@@ -51,7 +51,7 @@ def test_gold_headline_equals_a_recomputation_from_silver(silver_lake, spark):
     assert all(rejected > 0 for _, _, rejected in quality)  # 5 % bad records of every kind
 
 
-def kill_a_build_midway(settings) -> Path:
+def kill_a_build_midway(settings, deadline_s: float) -> Path:
     """Runs `retail gold build` in its own process group and kill -9s it once dbt is writing its new warehouse;
     returns the build folder it left."""
     builds = settings.gold_path / "builds"
@@ -59,7 +59,7 @@ def kill_a_build_midway(settings) -> Path:
     env = {**os.environ, "RETAIL_LAKE_PATH": settings.lake_path, "RETAIL_GOLD_PATH": str(settings.gold_path)}
     retail = str(Path(sys.executable).parent / "retail")
     build = subprocess.Popen([retail, "gold", "build"], env=env, start_new_session=True, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + deadline_s
     try:
         while not [b for b in set(builds.iterdir()) - before if (b / "warehouse.duckdb").exists()]:
             assert build.poll() is None and time.monotonic() < deadline, "the build ended before it could be killed"
@@ -71,11 +71,11 @@ def kill_a_build_midway(settings) -> Path:
     return left
 
 
-def test_gold_is_exported_published_and_rebuilt_the_same_even_after_a_build_is_killed(silver_lake):
+def test_gold_is_exported_published_and_rebuilt_the_same_even_after_a_build_is_killed(silver_lake, deadline):
     settings = silver_lake
 
     first = build_gold(settings)
-    killed = kill_a_build_midway(settings)
+    killed = kill_a_build_midway(settings, deadline(300))
     published_after_the_kill = current(settings)
     second = build_gold(settings)
 

@@ -27,11 +27,11 @@ def _start_producer(settings, ledger: Path) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def _wait_for_lines(ledger: Path, producer: subprocess.Popen, lines: int) -> None:
-    deadline = time.monotonic() + 300
+def _wait_for_lines(ledger: Path, producer: subprocess.Popen, lines: int, deadline_s: float) -> None:
+    deadline = time.monotonic() + deadline_s
     while not ledger.exists() or ledger.read_bytes().count(b"\n") < lines:
         assert producer.poll() is None, producer.stdout.read()
-        assert time.monotonic() < deadline, f"fewer than {lines} ledger lines after 300 s"
+        assert time.monotonic() < deadline, f"fewer than {lines} ledger lines after {deadline_s} s"
         time.sleep(0.2)
 
 
@@ -49,13 +49,13 @@ def _messages_in_kafka(settings) -> int:
         consumer.close()
 
 
-def test_a_terminated_producer_writes_the_fate_of_every_record_it_sent(isolated, tmp_path):
+def test_a_terminated_producer_writes_the_fate_of_every_record_it_sent(isolated, tmp_path, deadline):
     ledger = tmp_path / "ledger.jsonl"
     producer = _start_producer(isolated, ledger)
-    _wait_for_lines(ledger, producer, 3000)
+    _wait_for_lines(ledger, producer, 3000, deadline(300))
 
     producer.send_signal(signal.SIGTERM)
-    output, _ = producer.communicate(timeout=120)
+    output, _ = producer.communicate(timeout=deadline(120))
 
     assert producer.returncode == 1 and "stopped" in output, output
     entries = read_ledger(ledger)
@@ -66,13 +66,13 @@ def test_a_terminated_producer_writes_the_fate_of_every_record_it_sent(isolated,
     assert len(acked) <= _messages_in_kafka(isolated) <= len(entries)
 
 
-def test_a_killed_producer_leaves_every_acknowledgement_it_had(isolated, tmp_path):
+def test_a_killed_producer_leaves_every_acknowledgement_it_had(isolated, tmp_path, deadline):
     ledger = tmp_path / "ledger.jsonl"
     producer = _start_producer(isolated, ledger)
-    _wait_for_lines(ledger, producer, 3000)
+    _wait_for_lines(ledger, producer, 3000, deadline(300))
 
     producer.kill()
-    producer.communicate(timeout=60)
+    producer.communicate(timeout=deadline(60))
 
     lines = ledger.read_text().splitlines()
     entries = [json.loads(line) for line in lines[:-1]]  # the last line may have been cut by the kill

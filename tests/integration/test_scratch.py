@@ -27,7 +27,7 @@ def _present(settings) -> tuple[list[str], bool, bool]:
     return sorted(topics), keyspace, webhdfs(settings).exists(settings.lake_path)
 
 
-def test_removing_namespaces_deletes_their_topics_keyspace_and_lake_folder_only(isolated, stack_settings):
+def test_removing_namespaces_deletes_their_topics_keyspace_and_lake_folder_only(isolated, stack_settings, deadline):
     other = scratch.of(stack_settings, f"t{uuid.uuid4().hex[:10]}", "/tests")  # a neighbour's: it stays
     try:
         for namespace in (isolated, other):
@@ -38,8 +38,9 @@ def test_removing_namespaces_deletes_their_topics_keyspace_and_lake_folder_only(
 
         removed = scratch.remove([isolated])
 
-        deadline = time.monotonic() + 60  # a deleted topic leaves the brokers' metadata soon after, not at once
-        while _present(isolated)[0] and time.monotonic() < deadline:
+        # a deleted topic leaves the brokers' metadata soon after, not at once
+        gone_by = time.monotonic() + deadline(60)
+        while _present(isolated)[0] and time.monotonic() < gone_by:
             time.sleep(0.5)
         assert _present(isolated) == ([], False, False)
         assert len(_present(other)[0]) == 3 and all(_present(other)[1:])

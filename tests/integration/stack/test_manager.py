@@ -1,5 +1,5 @@
 """The native stack itself: status, idempotent up, the memory budget, loopback only, and a clean start after a
-worker that was killed."""
+worker that was killed (the session's own Prefect worker, never the user's: its flow runs go on)."""
 
 import os
 import uuid
@@ -57,16 +57,18 @@ def test_every_listening_socket_of_the_stack_and_the_spark_driver_is_on_loopback
     assert [s for s in listening if s[2] not in LOOPBACK] == []
 
 
-def test_a_worker_that_starts_cancels_the_runs_a_killed_worker_left_holding_their_slots(stack_settings):
-    stack, api = Stack(stack_settings), stack_settings.endpoints().prefect_api_url
+def test_a_worker_that_starts_cancels_the_runs_a_killed_worker_left_holding_their_slots(own_prefect, deadline):
+    # The stack's own worker definition on a Prefect server of the session's own: the runs it cancels can only be
+    # this test's, and the user's worker and its runs (a live stream among them) are never touched.
+    stack, api = own_prefect, own_prefect.settings.endpoints().prefect_api_url
     worker = stack.process("prefect-worker")
     for proc in [*worker.children(recursive=True), worker]:  # as a session that ends takes it: no goodbye
         proc.kill()
-    psutil.wait_procs([worker], timeout=30)
+    psutil.wait_procs([worker], timeout=deadline(30))
     with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
         flow_id = client.create_flow_from_name("orphan-check")
         deployment = client.create_deployment(
-            flow_id, f"orphan-{uuid.uuid4().hex[:8]}", work_pool_name=stack_settings.work_pool, concurrency_limit=1
+            flow_id, f"orphan-{uuid.uuid4().hex[:8]}", work_pool_name=stack.settings.work_pool, concurrency_limit=1
         )
         slot = f"deployment:{deployment}"
         try:
@@ -78,7 +80,8 @@ def test_a_worker_that_starts_cancels_the_runs_a_killed_worker_left_holding_thei
             assert client.read_global_concurrency_limit_by_name(slot).active_slots == 1
 
             said: list[str] = []
-            assert stack.up(report=said.append) == ["prefect-worker"]
+            # fetch=False: a fetch rebuilds the service list, the whole stack's instead of these two
+            assert stack.up(report=said.append, fetch=False) == ["prefect-worker"]
 
             news = next(line for line in said if "cancelled" in line)
             assert news.startswith("prefect-worker: cancelled 2 flow run(s) a worker that was killed left behind: ")

@@ -179,7 +179,7 @@ def _segment(orders: int) -> str:
     return "No Purchases" if orders == 0 else "One-time" if orders == 1 else "Regular" if orders < 5 else "Frequent"
 
 
-def test_csv_ingest_racing_the_stream_with_the_same_events_lands_each_event_once(isolated, spark, tmp_path):
+def test_csv_ingest_racing_the_stream_with_the_same_events_lands_each_event_once(isolated, spark, tmp_path, deadline):
     records = [r for r in records_of(6000, seed=25) if r.kind == "valid"]
     send(isolated, records, tmp_path / "ledger.jsonl")
     # The files as a shop exports them: no event ids (silver names each event by its identity), offsets, names
@@ -188,7 +188,7 @@ def test_csv_ingest_racing_the_stream_with_the_same_events_lands_each_event_once
     roots = {"landing_root": isolated.lake().landing_csv, "bronze_root": isolated.lake().bronze_csv}
     by_entity = {f.name.removesuffix(".csv").removeprefix("race-"): f for f in files}
 
-    with stream_in_another_process(spark, isolated, tmp_path / "stream.log") as committed:
+    with stream_in_another_process(spark, isolated, tmp_path / "stream.log", deadline) as committed:
         committed(1)  # the stream is writing silver batch after batch ...
         for entity in ("customers", "purchases", "clickstream"):  # ... while this process ingests the same events
             ingest_csv(spark, by_entity[entity], entity, **roots, silver=silver_targets(isolated))
@@ -206,10 +206,10 @@ def test_csv_ingest_racing_the_stream_with_the_same_events_lands_each_event_once
 
 
 @contextmanager
-def stream_in_another_process(spark, settings, log: Path):
+def stream_in_another_process(spark, settings, log: Path, deadline):
     """Runs `retail bronze stream --silver` (small batches, no serving query) in a process of its own; yields a
     function that waits until it committed more than ``n`` batches and returns how many it has; stops it at the
-    end (Ctrl-C, as a user would)."""
+    end (Ctrl-C, as a user would). ``deadline`` scales the waits (the ``deadline`` fixture)."""
     env = {
         **os.environ,
         "RETAIL_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
@@ -223,10 +223,11 @@ def stream_in_another_process(spark, settings, log: Path):
         stream = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def committed(n: int) -> int:
-        deadline = time.monotonic() + 300
+        wait_s = deadline(300)
+        until = time.monotonic() + wait_s
         while (done := len(Lake(spark).names(commits))) <= n:
             assert stream.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"the stream committed no more than {n} batches in 300 s"
+            assert time.monotonic() < until, f"the stream committed no more than {n} batches in {wait_s} s"
             time.sleep(0.5)
         return done
 
@@ -235,7 +236,7 @@ def stream_in_another_process(spark, settings, log: Path):
     finally:
         os.killpg(stream.pid, signal.SIGINT)
         try:
-            stream.wait(timeout=120)
+            stream.wait(timeout=deadline(120))
         except subprocess.TimeoutExpired:
             os.killpg(stream.pid, signal.SIGKILL)
             stream.wait()
@@ -249,7 +250,7 @@ def end_offsets(kind_at) -> dict[str, dict[str, int]]:
     return ends
 
 
-def serve(spark, settings, kind_at, deadline_s: float = 300) -> None:
+def serve(spark, settings, kind_at, deadline_s: float) -> None:
     """Runs the serving query until it has written every record of ``kind_at``, then stops it."""
     query = start_serving(spark, settings)
     wanted, deadline = end_offsets(kind_at), time.monotonic() + deadline_s
@@ -318,14 +319,14 @@ def _millis(value):
     return value
 
 
-def test_cassandra_converges_to_silver_whichever_path_writes_first(isolated, spark, tmp_path):
+def test_cassandra_converges_to_silver_whichever_path_writes_first(isolated, spark, tmp_path, deadline):
     records = records_of(3000, seed=31)
     purchases = [r for r in records if r.entity == "purchases"]
     others = [r for r in records if r.entity != "purchases"]
 
     # Purchases before their customers: the serving query writes them all; silver, after it, removes the waiting.
     kind_at = send(isolated, purchases, tmp_path / "purchases.jsonl")
-    serve(spark, isolated, kind_at)
+    serve(spark, isolated, kind_at, deadline(300))
     cluster = CassandraTarget.from_settings(isolated).connect()
     try:
         served = cluster.connect(isolated.cassandra_keyspace).execute("SELECT COUNT(*) FROM purchases_by_customer")
@@ -340,7 +341,7 @@ def test_cassandra_converges_to_silver_whichever_path_writes_first(isolated, spa
     # Then the customers: silver first (it releases the purchases), the serving query after it.
     others_at = send(isolated, others, tmp_path / "others.jsonl")
     catch_up_silver(spark, isolated)
-    serve(spark, isolated, kind_at | others_at)
+    serve(spark, isolated, kind_at | others_at, deadline(300))
     silver, stored = primary_keys(spark, isolated)
     assert silver["purchases"], "no purchase was released"
     assert_same_keys(silver, stored)
