@@ -89,7 +89,9 @@ class Stack:
         if fetch:
             check_java()
             fetch_artifacts(self.settings, lambda g: report(f"fetching {g.name} {g.version} from Maven Central (once)"))
-            self._services = None  # command lines name the jars just fetched
+            # Command lines name the jars just fetched: build the services again, the same ones as were given.
+            chosen = None if self._services is None else {svc.name for svc in self._services}
+            self._services = [svc for svc in build_services(self.settings) if chosen is None or svc.name in chosen]
         procs = {svc.name: self.process(svc.name) for svc in self.services}
         for svc in self.services:
             pid_file = PidFile(self.layout.pid(svc.name))

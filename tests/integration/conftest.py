@@ -169,7 +169,7 @@ def own_prefect(stack_settings: Settings) -> Iterator[Stack]:
             _prefect_of(stack_settings, home, port=0).down(report=report)
             shutil.rmtree(home, ignore_errors=True)
     prefect = _prefect_of(stack_settings, homes / str(os.getpid()), port=free_port(stack_settings.stack.host))
-    prefect.up(report=report, fetch=False)  # no artifacts to fetch; a fetch would also rebuild the whole stack's list
+    prefect.up(report=report, fetch=False)  # Prefect needs no artifacts of the stack's
     try:
         deploy(prefect.settings, paused=True)
         yield prefect
