@@ -59,6 +59,7 @@ class Outcome:
     resume_s: list[float] = field(default_factory=list)
     stream_restarts: int = 0
     layers: dict[str, Reconciliation] = field(default_factory=dict)
+    kept: str | None = None  # where the trial's data was kept to look at, when it did not reconcile clean
 
     @property
     def clean(self) -> bool:
@@ -274,6 +275,18 @@ def run_fault(settings: Settings, work: Path, fault: str, *, rounds: int, rate: 
     outcome = Outcome(fault, rounds)
     ensure_topics(trial.settings)
     silver_targets(trial.settings)  # keyspace and tables ready before the stream's first batch
+    try:
+        _drive(trial, inject, rounds, outcome)
+        outcome.produced, outcome.layers = reconcile(trial.settings, trial.ledgers)
+    except Exception as err:  # a trial that broke off is not clean either: its data stays
+        err.add_note(f"kept to look at: {whereabouts(trial.settings, trial.work)}")
+        raise
+    tidy_up(outcome, trial.settings, trial.work)
+    return outcome
+
+
+def _drive(trial: Trial, inject: Callable[[Trial, int], float], rounds: int, outcome: Outcome) -> None:
+    """Runs the trial (stream, producer, each fault, the catch-up) into ``outcome``; stops both whatever happened."""
     trial.start_stream()
     try:
         trial.wait_stream_running()
@@ -289,10 +302,26 @@ def run_fault(settings: Settings, work: Path, fault: str, *, rounds: int, rate: 
         trial.stop_stream()
         if trial.producer is not None and trial.producer.poll() is None:
             os.killpg(trial.producer.pid, signal.SIGKILL)
-    outcome.stream_restarts = trial.restarts
-    outcome.produced, outcome.layers = reconcile(trial.settings, trial.ledgers)
-    scratch.remove([trial.settings])  # its ledgers and logs stay in its work folder
-    return outcome
+        outcome.stream_restarts = trial.restarts
+
+
+def tidy_up(
+    outcome: Outcome, settings: Settings, work: Path, remove: Callable[[list[Settings]], object] = scratch.remove
+) -> None:
+    """Removes a trial's topics, keyspace and lake folder once it reconciled clean; a trial that did not keeps them
+    (and its ledgers and logs, which always stay) to look at, and says where in ``outcome.kept``."""
+    if outcome.clean:
+        remove([settings])
+    else:
+        outcome.kept = whereabouts(settings, work)
+
+
+def whereabouts(settings: Settings, work: Path) -> str:
+    """Returns where a trial's data is: its topics, keyspace and lake folder, and the folder of its ledgers and logs."""
+    return (
+        f"topics {settings.kafka_topic_prefix}*, keyspace {settings.cassandra_keyspace}, lake folder "
+        f"{settings.lake_uri()}; ledgers and logs in {work}"
+    )
 
 
 def _flow(trial: Trial, seconds: float) -> None:

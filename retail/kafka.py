@@ -74,8 +74,8 @@ class ProduceReport:
 
     @property
     def rate(self) -> float:
-        """Returns the acknowledged records per second."""
-        return self.produced / self.seconds if self.seconds else 0.0
+        """Returns the acknowledged records per second (failed and unanswered records are not throughput)."""
+        return self.acked / self.seconds if self.seconds else 0.0
 
 
 def read_ledger(path: Path) -> list[LedgerEntry]:

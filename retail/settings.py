@@ -4,16 +4,20 @@ Profiles differ only in where endpoints come from:
 
 - ``local``: the native stack on this machine; any endpoint left unset is derived from the stack's ports on its host.
 - ``docker`` and ``cluster``: every endpoint and the Cassandra role and secret must be given; nothing is assumed.
+  The cluster profile also needs the Spark driver's address (``RETAIL_SPARK_DRIVER_HOST``): executors connect back
+  to it, and the default, 127.0.0.1, is reachable from this machine only. The docker profile keeps that default
+  unchecked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretBytes, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from retail.lake import LakeLayout
@@ -175,7 +179,11 @@ class Settings(BaseSettings):
     cassandra_keyspace: str = Field(default="retail", description="keyspace of the real-time tables")
     cassandra_replication: int = Field(default=1, description="replication factor of that keyspace")
     spark_master: str | None = None
-    spark_driver_host: str = Field(default="127.0.0.1", description="address the Spark driver and its UI listen on")
+    spark_driver_host: str = Field(
+        default="127.0.0.1",
+        description="address the Spark driver and its UI listen on, and executors connect back to; loopback unless "
+        "set (the cluster profile requires it)",
+    )
     spark_executor_memory: str = Field(default="1g", description="memory of each Spark executor")
     # Task slots, not CPUs: on 2 shared cores, 4 slots let the serving query's short tasks run beside a silver
     # batch's instead of queueing behind them (measured at 1,000 events/s offered: produce -> Cassandra p50 7.0 s
@@ -222,6 +230,8 @@ class Settings(BaseSettings):
         missing = [var for field, var in _ENDPOINT_VARS.items() if not getattr(self, field)]
         if not (self.cassandra_username and self.cassandra_password):
             missing += ["RETAIL_CASSANDRA_USERNAME", "RETAIL_CASSANDRA_PASSWORD"]
+        if self.profile is Profile.CLUSTER and "spark_driver_host" not in self.model_fields_set:
+            missing.append("RETAIL_SPARK_DRIVER_HOST")  # executors elsewhere cannot reach a driver on loopback
         if missing:
             raise ValueError(
                 f"profile {self.profile.value!r} takes no endpoint or secret defaults; set {', '.join(missing)}"
@@ -250,3 +260,34 @@ class Settings(BaseSettings):
             spark_master=self.spark_master or f"spark://{h}:{s.spark_master_port}",
             prefect_api_url=self.prefect_api_url or f"http://{h}:{s.prefect_port}/api",
         )
+
+
+def shareable_variables(environ: Mapping[str, str]) -> dict[str, str]:
+    """Returns the variables of ``environ`` that set a setting holding no secret: what may travel with a flow run
+    (Prefect keeps job variables in plain text). Dropped: every ``SecretStr`` field at any depth, a nested model
+    holding one (it can be set whole, as JSON) and variables no setting reads."""
+    holds_secret = dict(_variables(Settings, Settings.model_config["env_prefix"].upper()))
+    return {name: value for name, value in environ.items() if holds_secret.get(name.upper()) is False}
+
+
+def _variables(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, bool]]:
+    """Yields the variable that sets each field of ``model`` (and of its nested models) and whether it holds a
+    secret."""
+    for name, field in model.model_fields.items():
+        variable = f"{prefix}{name.upper()}"
+        types = _types(field.annotation)
+        inner = [
+            item
+            for t in types
+            if isinstance(t, type) and issubclass(t, BaseModel)
+            for item in _variables(t, f"{variable}__")
+        ]
+        yield from inner
+        secret = any(isinstance(t, type) and issubclass(t, SecretStr | SecretBytes) for t in types)
+        yield variable, secret or any(held for _, held in inner)
+
+
+def _types(annotation: object) -> tuple[object, ...]:
+    """Returns the types an annotation is made of (``SecretStr | None`` -> SecretStr, NoneType)."""
+    args = get_args(annotation)
+    return tuple(t for arg in args for t in _types(arg)) if args else (annotation,)

@@ -46,6 +46,8 @@ def chaos(
             f"{name}: {'clean' if outcome.clean else 'NOT CLEAN'}: {outcome.produced:,} events, resume s "
             f"{outcome.resume_s}, lost/dup/phantom {layers}"
         )
+        if outcome.kept:
+            console.log(f"{name}: kept to look at: {outcome.kept}")
         outcomes.append(outcome)
     table = Table(
         "fault",

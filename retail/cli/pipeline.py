@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,8 +12,12 @@ import typer
 from rich.table import Table
 
 from retail.cli.common import console, fail, load_settings
+from retail.settings import shareable_variables
 
 if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.objects import FlowRun
+
     from retail.run_progress import Progress
 
 DEPLOYMENT = "retail-pipeline/daily"
@@ -25,7 +30,8 @@ def pipeline(
     producers: Annotated[int, typer.Option(help="generator processes sending to Kafka")] = 1,
 ) -> None:
     """Run the end-to-end deployment (generate, bronze, silver, gold) on the stack's worker, showing each step as it
-    starts and ends; then say where to look. The run gets this shell's RETAIL_* settings."""
+    starts and ends; then say where to look. The run gets this shell's RETAIL_* settings but its secrets: those it
+    reads from the worker's own environment (the shell that ran `retail stack up`, or `.env` in the repo root)."""
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -35,14 +41,13 @@ def pipeline(
     api = settings.endpoints().prefect_api_url
     ui = api.removesuffix("/api")
     parameters = {"count": count, "csv_count": csv_count, "bad_fraction": bad_fraction, "producers": producers}
-    env = {k: v for k, v in os.environ.items() if k.startswith("RETAIL_")}
     began = time.monotonic()
     with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
         try:
             deployment = client.read_deployment_by_name(DEPLOYMENT)
         except Exception as err:
             raise fail(f"no deployment {DEPLOYMENT} at {api} ({err}); run `./run deploy` first") from err
-        run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters, job_variables={"env": env})
+        run = start_run(client, deployment.id, parameters, os.environ)
         link = f"{ui}/runs/flow-run/{run.id}"
         console.print(f"running {DEPLOYMENT} on the work pool {settings.work_pool}: {link}")
         ended = follow(client, run.id, partial(_show, began=began, link=link), tick=partial(_live, settings, began))
@@ -51,6 +56,15 @@ def pipeline(
         raise fail(f"{DEPLOYMENT} ended {ended.state.type.value.lower()} after {seconds:.0f} s: {ended.state.message}")
     console.print(f"[green]{DEPLOYMENT} completed[/] in {seconds:.0f} s")
     _where_to_look(settings, link)
+
+
+def start_run(
+    client: SyncPrefectClient, deployment_id, parameters: dict[str, object], environ: Mapping[str, str]
+) -> FlowRun:
+    """Returns the flow run created from the deployment with ``parameters`` and, as its environment, the settings of
+    ``environ`` that hold no secret: Prefect stores job variables in plain text and shows them in its UI."""
+    job_variables = {"env": shareable_variables(environ)}
+    return client.create_flow_run_from_deployment(deployment_id, parameters=parameters, job_variables=job_variables)
 
 
 def _live(settings, began: float) -> None:

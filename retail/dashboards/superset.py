@@ -1,9 +1,13 @@
 """Superset's REST API as the platform uses it: log in as the admin, import the dashboards bundle (creating or
-updating every object in it), and delete the managed charts and dashboards the bundle no longer has."""
+updating every object in it), and delete the objects an earlier import of this project made that the bundle no
+longer has. What the project imported is recorded beside Superset's own database (``imported.json`` in its home):
+Superset keeps no trace of which bundle an object came from, and objects made elsewhere (by hand, or by another
+bundle) are never deleted."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +20,7 @@ from retail.settings import Settings
 # Each import endpoint overwrites only its own kind (a dashboard import leaves existing charts as they were), so
 # the same bundle goes to all four, in dependency order.
 KINDS = ("database", "dataset", "chart", "dashboard")
+IMPORTED = "imported.json"
 
 
 class SupersetError(RuntimeError):
@@ -24,7 +29,7 @@ class SupersetError(RuntimeError):
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import did: the dashboards' addresses and the managed objects it deleted."""
+    """What an import did: the dashboards' addresses and the objects of earlier imports it deleted."""
 
     dashboards: dict[str, str]
     deleted: list[str]
@@ -99,7 +104,7 @@ class Superset:
             page += 1
 
     def delete(self, kind: str, object_id: int) -> None:
-        """Deletes one chart or dashboard."""
+        """Deletes one object of ``kind``."""
         response = self.http.delete(f"{self.url}/api/v1/{kind}/{object_id}", timeout=self.timeout_s)
         self._check(response, f"delete {kind} {object_id}")
 
@@ -110,16 +115,52 @@ class Superset:
 
 
 def import_dashboards(settings: Settings, spec: Path = SPEC) -> ImportResult:
-    """Imports the dashboards bundle of ``spec`` (databases pointing where ``settings`` say) and removes the managed
-    charts and dashboards it no longer has; returns each dashboard's address."""
+    """Imports the dashboards bundle of ``spec`` (databases pointing where ``settings`` say) and removes the objects
+    an earlier import made that it no longer has; returns each dashboard's address and what it deleted."""
     bundle = build(settings, spec)
+    record = settings.stack.home / "superset" / IMPORTED
+    imported = json.loads(record.read_text()) if record.exists() else {}
+    wanted = bundle_uuids(bundle)
     api = Superset(settings)
+    # Recorded before the import: an import or a deletion that fails half-way still knows every object it may own.
+    _write_record(record, {kind: set(imported.get(kind, ())) | wanted[kind] for kind in KINDS})
     api.import_bundle(bundle)
     deleted = []
-    for kind, wanted in (("dashboard", bundle.dashboards), ("chart", bundle.charts)):
-        for object_uuid, object_id in api.managed(kind).items():
-            if object_uuid not in wanted.values():
-                api.delete(kind, object_id)
-                deleted.append(f"{kind} {object_id}")
+    for kind, object_uuid, object_id in stale({kind: api.ids(kind) for kind in KINDS}, imported, wanted):
+        api.delete(kind, object_id)
+        deleted.append(f"{kind} {object_id} ({object_uuid})")
+    _write_record(record, wanted)
     slugs = {d["slug"]: key for key, d in ((k, bundle.files[f"dashboards/{k}.yaml"]) for k in bundle.dashboards)}
     return ImportResult({key: f"{api.url}/superset/dashboard/{slug}/" for slug, key in slugs.items()}, deleted)
+
+
+def bundle_uuids(bundle: Bundle) -> dict[str, set[str]]:
+    """Returns the uuids of the bundle's objects by kind (database, dataset, chart, dashboard)."""
+    uuids: dict[str, set[str]] = {kind: set() for kind in KINDS}
+    for path, body in bundle.files.items():
+        folder = path.split("/")[0]
+        if folder != path:  # metadata.yaml is no object
+            uuids[folder.removesuffix("s")].add(body["uuid"])
+    return uuids
+
+
+def stale(
+    present: Mapping[str, Mapping[str, int]],
+    imported: Mapping[str, Iterable[str]],
+    wanted: Mapping[str, Iterable[str]],
+) -> list[tuple[str, str, int]]:
+    """Returns (kind, uuid, id) of each object to delete: ``present`` in Superset (kind -> uuid -> id), ``imported``
+    by this project before and no longer ``wanted`` by the bundle. Dependents come first (dashboards, charts,
+    datasets, databases), so nothing is deleted from under an object still to be deleted."""
+    dropped = {kind: set(imported.get(kind, ())) - set(wanted.get(kind, ())) for kind in KINDS}
+    return [
+        (kind, object_uuid, object_id)
+        for kind in reversed(KINDS)
+        for object_uuid, object_id in sorted(present.get(kind, {}).items())
+        if object_uuid in dropped[kind]
+    ]
+
+
+def _write_record(path: Path, uuids: Mapping[str, Iterable[str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({kind: sorted(uuids.get(kind, ())) for kind in KINDS}, indent=1))

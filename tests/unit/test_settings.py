@@ -12,6 +12,7 @@ REMOTE_ENV = {
     "RETAIL_PREFECT_API_URL": "http://prefect:4200/api",
     "RETAIL_CASSANDRA_USERNAME": "retail",
     "RETAIL_CASSANDRA_PASSWORD": "s3cret",
+    "RETAIL_SPARK_DRIVER_HOST": "10.0.0.5",
 }
 
 
@@ -55,6 +56,7 @@ def test_remote_profiles_take_every_endpoint_from_configuration(monkeypatch, pro
         ("RETAIL_KAFKA_BOOTSTRAP_SERVERS", "RETAIL_KAFKA_BOOTSTRAP_SERVERS"),
         ("RETAIL_HDFS_URI", "RETAIL_HDFS_URI"),
         ("RETAIL_CASSANDRA_PASSWORD", "RETAIL_CASSANDRA_PASSWORD"),
+        ("RETAIL_SPARK_DRIVER_HOST", "RETAIL_SPARK_DRIVER_HOST"),  # executors elsewhere cannot reach loopback
     ],
 )
 def test_remote_profile_names_what_is_missing(monkeypatch, missing, named):
@@ -64,6 +66,14 @@ def test_remote_profile_names_what_is_missing(monkeypatch, missing, named):
 
     with pytest.raises(ValidationError, match=named):
         Settings()
+
+
+def test_the_docker_profile_keeps_the_spark_driver_on_loopback(monkeypatch):
+    for var, value in {**REMOTE_ENV, "RETAIL_PROFILE": "docker"}.items():
+        if var != "RETAIL_SPARK_DRIVER_HOST":
+            monkeypatch.setenv(var, value)
+
+    assert Settings().spark_driver_host == "127.0.0.1"
 
 
 def test_secret_is_not_printed(monkeypatch):
@@ -76,13 +86,9 @@ def test_secret_is_not_printed(monkeypatch):
 CANARY = "canary-7f3a-do-not-print"
 
 
-def test_a_canary_secret_reaches_the_clients_but_no_printed_or_stored_form(monkeypatch, caplog):
-    import logging
-    from functools import partial
-
-    from retail.cassandra import CassandraTarget
-    from retail.connections import _kafka
-
+@pytest.fixture
+def canary_cluster(monkeypatch):
+    """The cluster profile's variables in this process's environment, every secret among them the canary."""
     cluster_env = {
         **REMOTE_ENV,
         "RETAIL_PROFILE": "cluster",
@@ -93,6 +99,16 @@ def test_a_canary_secret_reaches_the_clients_but_no_printed_or_stored_form(monke
     }
     for var, value in cluster_env.items():
         monkeypatch.setenv(var, value)
+    return cluster_env
+
+
+def test_a_canary_secret_reaches_the_clients_but_no_printed_or_stored_form(canary_cluster, caplog):
+    import logging
+    from functools import partial
+
+    from retail.cassandra import CassandraTarget
+    from retail.connections import _kafka
+
     caplog.set_level(logging.DEBUG)
     settings = Settings()
     target = CassandraTarget.from_settings(settings)
@@ -108,6 +124,56 @@ def test_a_canary_secret_reaches_the_clients_but_no_printed_or_stored_form(monke
         caplog.text,
     ]
     assert not [text for text in printed if CANARY in text]
+
+
+def test_a_canary_secret_never_reaches_a_flow_run(canary_cluster):
+    """`retail pipeline`'s flow run, read back from a real (throwaway) Prefect server: Prefect stores its parameters
+    and job variables in plain text, so no secret may be among them; the rest of the settings travel."""
+    import os
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.testing.utilities import prefect_test_harness
+    from prefect.workers.process import ProcessWorker
+
+    from retail.cli.pipeline import start_run
+
+    parameters = {"count": 10, "csv_count": 5, "bad_fraction": 0.05, "producers": 1}
+    with prefect_test_harness(server_startup_timeout=120), get_client(sync_client=True) as client:
+        template = ProcessWorker.get_default_base_job_template()
+        client.create_work_pool(WorkPoolCreate(name="canary-pool", type="process", base_job_template=template))
+        deployment_id = client.create_deployment(
+            client.create_flow_from_name("retail-pipeline"), "daily", work_pool_name="canary-pool"
+        )
+        created = start_run(client, deployment_id, parameters, os.environ)
+        stored = client.read_flow_run(created.id)
+
+    env = stored.job_variables["env"]
+    assert env["RETAIL_PROFILE"] == "cluster" and env["RETAIL_KAFKA_SECURITY__SASL_USERNAME"] == "retail"
+    assert "RETAIL_CASSANDRA_PASSWORD" not in env and "RETAIL_KAFKA_SECURITY__SASL_PASSWORD" not in env
+    assert stored.parameters == parameters
+    assert CANARY not in stored.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("variable", "travels"),
+    [
+        ("RETAIL_PROFILE", True),
+        ("RETAIL_KAFKA_SECURITY__SASL_USERNAME", True),
+        ("RETAIL_STACK__KAFKA_PORT", True),
+        ("RETAIL_STACK", True),  # a nested model without a secret, set whole as JSON
+        ("RETAIL_CASSANDRA_PASSWORD", False),
+        ("retail_cassandra_password", False),  # settings read variables whatever their case
+        ("RETAIL_KAFKA_SECURITY__SASL_PASSWORD", False),
+        ("RETAIL_KAFKA_SECURITY", False),  # the JSON form of a model holding a secret
+        ("RETAIL_SUPERSET_ADMIN_PASSWORD", False),  # no setting reads it
+        ("PATH", False),
+    ],
+)
+def test_only_settings_without_a_secret_are_shareable(variable, travels):
+    from retail.settings import shareable_variables
+
+    assert (variable in shareable_variables({variable: CANARY})) is travels
 
 
 def test_kafka_security_reaches_librdkafka_and_sparks_java_client(monkeypatch):
