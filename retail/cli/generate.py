@@ -82,7 +82,7 @@ def kafka(
             "(status=unknown: sent, but Kafka had not answered)"
         ) from None
     console.print(
-        f"sent {report.produced:,} records in {report.seconds:.1f} s ({report.rate:,.0f}/s): "
+        f"sent {report.produced:,} records in {report.seconds:.1f} s ({report.rate:,.0f} acknowledged/s): "
         f"{report.acked:,} acknowledged, {report.failed:,} failed; ledger {report.ledger}"
     )
     if report.failed:
