@@ -16,9 +16,9 @@ import time
 import uuid
 from pathlib import Path
 
+from retail.composition import spark_session, start_stream
 from retail.contracts import CONTRACTS
 from retail.generator import GeneratorConfig, generate
-from retail.jobs import spark_session, start_stream
 from retail.kafka import ensure_topics, produce
 from retail.settings import Settings
 

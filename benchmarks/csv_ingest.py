@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-from retail.jobs import spark_session
+from retail.composition import spark_session
 from retail.settings import Settings
 from spark.bronze.job import land_csv
 from spark.hdfs import Lake

@@ -342,7 +342,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from retail.cassandra import CassandraTarget
-    from retail.jobs import spark_session, start_live, start_stream
+    from retail.composition import spark_session, start_live, start_stream
     from retail.kafka import ensure_topics
 
     run = uuid.uuid4().hex[:8]

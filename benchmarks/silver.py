@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from retail.cassandra import CassandraTarget
+from retail.composition import spark_session, start_stream
 from retail.contracts import CONTRACTS, PURCHASES
 from retail.generator import GeneratorConfig, generate
 from retail.generator.faults import Record, encode
-from retail.jobs import spark_session, start_stream
 from retail.kafka import ensure_topics, produce
 from retail.settings import Settings
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import psutil
 
+from retail.composition import spark_session, start_stream
 from retail.generator import GeneratorConfig, generate
-from retail.jobs import spark_session, start_stream
 from retail.kafka import ensure_topics, produce
 from retail.settings import Settings
 from spark.session import JIT_OPTIONS

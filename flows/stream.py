@@ -8,7 +8,7 @@ from prefect.concurrency.sync import concurrency
 
 from flows.reports import publish_freshness_report, publish_quality_report
 from flows.tasks import STREAM_SLOT, catch_up_stream, flow_spark
-from retail.jobs import BATCH_RECORDS
+from retail.composition import BATCH_RECORDS
 from retail.settings import Settings
 
 
@@ -39,7 +39,7 @@ def what_streamed(result: dict) -> str:
 def stream_forever(trigger_seconds: float = 2.0, max_offsets: int | None = BATCH_RECORDS) -> None:
     """Runs the live pair until it is stopped or fails (a failure fails the run, so the supervisor sees it): the
     serving query (Cassandra as soon as a record is read) and the exactly-once bronze + silver stream."""
-    from retail.jobs import start_live
+    from retail.composition import start_live
 
     settings = Settings()
     # The slot first, Spark after: a run that waits for the slot (a catch-up holds it) waits as a bare process

@@ -13,9 +13,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.asyncio import AcquireConcurrencySlotTimeoutError
 from prefect.concurrency.sync import concurrency
 
+from retail.composition import BATCH_RECORDS
 from retail.contracts import CONTRACTS
 from retail.deploy import STREAM_SLOT  # one slot: the catch-up and the long-running stream share a checkpoint
-from retail.jobs import BATCH_RECORDS
 from retail.settings import Settings
 
 ENTITY_ORDER = tuple(CONTRACTS)  # customers first: purchases are checked against them
@@ -24,7 +24,7 @@ ENTITY_ORDER = tuple(CONTRACTS)  # customers first: purchases are checked agains
 def flow_spark(settings: Settings):
     """The flow-run process's Spark session (on the stack's master, with the Kafka connector); Spark's getOrCreate
     hands every task the same one."""
-    from retail.jobs import spark_session
+    from retail.composition import spark_session
 
     spark = spark_session(settings, "retail-flows")
     spark.sparkContext.setLogLevel("WARN")
@@ -90,7 +90,7 @@ def catch_up_stream(settings: Settings, max_offsets: int | None = BATCH_RECORDS,
     it has caught up; else runs the stream until caught up (availableNow). Returns how: the mode, the micro-batches
     committed, the rows this step streamed itself (none when the live stream took them) and, in live mode, the
     records that were waiting when it began. A retry resumes from the checkpoint: nothing twice, nothing lost."""
-    from retail.jobs import start_stream
+    from retail.composition import start_stream
 
     try:
         with concurrency(STREAM_SLOT, timeout_seconds=20):
@@ -137,7 +137,7 @@ def _wait_for_live_stream(settings: Settings, deadline_s: float, stall_s: float 
 def ingest_csv_file(settings: Settings, path: str, entity: str) -> dict:
     """Lands one CSV file in bronze and silver (a file already ingested adds nothing); returns its counts, or why
     the file was rejected (its header, or a quote never closed: then nothing landed)."""
-    from retail.jobs import csv_dialect, silver_targets
+    from retail.composition import csv_dialect, silver_targets
     from spark.bronze.csv_header import CsvFileError
     from spark.ingest import ingest_csv
 

@@ -267,7 +267,7 @@ def run_fault(settings: Settings, work: Path, fault: str, *, rounds: int, rate: 
     """Sends events at ``rate`` through the live stream, injects ``fault`` ``rounds`` times while they flow (each
     after the stream has committed for a while), stops sending once the stream resumed from the last, lets it catch
     up and reconciles every layer."""
-    from retail.jobs import silver_targets
+    from retail.composition import silver_targets
     from retail.kafka import ensure_topics
 
     inject = FAULTS[fault]

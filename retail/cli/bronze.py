@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from retail.cli.common import console, err_console, fail, load_settings
-from retail.jobs import (
+from retail.composition import (
     BATCH_RECORDS,
     csv_dialect,
     run_queries,

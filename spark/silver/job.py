@@ -53,7 +53,7 @@ ROW_KEY = ("topic", "partition", "offset")  # where a row came from: unique over
 SNAPSHOT_EVERY = 200  # deltas between two snapshots of the whole state
 SNAPSHOT = "snapshot"
 
-__all__ = ["COUNTS", "OUTCOMES", "RETRIED_REASON", "SilverJob", "SilverTargets", "process_batch"]
+__all__ = ["COUNTS", "OUTCOMES", "RETRIED_REASON", "SilverTargets", "SilverWriter", "process_batch"]
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ class _Written:
             raise RuntimeError(f"silver batch {batch_id}: its outputs differ from its judgement: {'; '.join(wrong)}")
 
 
-class SilverJob:
+class SilverWriter:
     """Routes bronze batches to silver for one lake, keeping the state across the batches of this process."""
 
     def __init__(self, spark: SparkSession, targets: SilverTargets, horizon=DEFAULT_HORIZON) -> None:
@@ -218,7 +218,6 @@ class SilverJob:
             checked.unpersist()
 
     # -- state ---------------------------------------------------------------------------------------------------
-
 
     def _state_files(self) -> list[str]:
         return [n for n in self.lake.names(self.targets.state_root) if n.endswith(".parquet")]
@@ -381,15 +380,15 @@ class SilverJob:
             self.lake.write_table(table, f"{folder}/part.parquet")
 
 
-_JOBS: dict[tuple[int, SilverTargets], SilverJob] = {}
+_WRITERS: dict[tuple[int, SilverTargets], SilverWriter] = {}
 
 
-def silver_job(spark: SparkSession, targets: SilverTargets) -> SilverJob:
-    """Returns this process's job for ``targets`` (its state kept across batches)."""
+def silver_writer(spark: SparkSession, targets: SilverTargets) -> SilverWriter:
+    """Returns this process's silver writer for ``targets`` (its state kept across batches)."""
     key = (id(spark), targets)
-    if key not in _JOBS:
-        _JOBS[key] = SilverJob(spark, targets)
-    return _JOBS[key]
+    if key not in _WRITERS:
+        _WRITERS[key] = SilverWriter(spark, targets)
+    return _WRITERS[key]
 
 
 def process_batch(
@@ -400,7 +399,7 @@ def process_batch(
     entities: tuple[str, ...] = tuple(CONTRACTS),
 ) -> dict[str, dict[str, int]]:
     """Routes one bronze batch through this process's silver job for ``targets``; returns its counts by entity."""
-    return silver_job(spark, targets).process(bronze, batch_id, entities)
+    return silver_writer(spark, targets).process(bronze, batch_id, entities)
 
 
 def outstanding_quarantine(spark: SparkSession, targets: SilverTargets) -> DataFrame:

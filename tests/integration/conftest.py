@@ -30,8 +30,8 @@ import pytest
 
 from retail import scratch
 from retail.cassandra.client import close_sessions
+from retail.composition import start_stream
 from retail.generator import GeneratorConfig, generate
-from retail.jobs import start_stream
 from retail.kafka import ensure_topics, produce
 from retail.lake import BRONZE_ONLY_QUERY, STREAM_QUERY
 from retail.settings import REPO_ROOT, Settings
@@ -189,7 +189,7 @@ def _prefect_of(settings: Settings, home: Path, port: int) -> Stack:
 @pytest.fixture(scope="session")
 def spark(stack_settings: Settings):
     """One Spark session on the stack's standalone master (with the Kafka connector) for the whole test session."""
-    from retail.jobs import spark_session
+    from retail.composition import spark_session
 
     session = spark_session(stack_settings, "integration-tests")
     session.sparkContext.setLogLevel("WARN")

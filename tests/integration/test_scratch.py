@@ -6,8 +6,8 @@ import uuid
 import pytest
 
 from retail import scratch
+from retail.composition import silver_targets
 from retail.connections import cassandra_cluster, kafka_admin, webhdfs
-from retail.jobs import silver_targets
 from retail.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from retail.composition import start_stream
 from retail.generator import GeneratorConfig, generate
-from retail.jobs import start_stream
 from retail.kafka import ensure_topics, produce
 from retail.lake import BRONZE_ONLY_QUERY
 from retail.stream_status import stream_status

@@ -7,11 +7,11 @@ import pyspark.sql.functions as F
 import pytest
 from confluent_kafka import TopicPartition
 
+from retail.composition import start_stream
 from retail.connections import kafka_admin, kafka_consumer
 from retail.contracts import CONTRACTS
 from retail.generator import GeneratorConfig, generate
 from retail.generator.csv_files import write_csv
-from retail.jobs import start_stream
 from retail.kafka import ensure_topics, produce, read_ledger
 from retail.lake import BRONZE_ONLY_QUERY
 from spark.hdfs import Lake

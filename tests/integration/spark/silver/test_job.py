@@ -20,11 +20,11 @@ import pyspark.sql.functions as F
 import pytest
 
 from retail.cassandra import SALES_PER_MINUTE, TABLE_OF_ENTITY, CassandraTarget
+from retail.composition import silver_targets, start_serving, start_stream
 from retail.contracts import CONTRACTS
 from retail.generator import GeneratorConfig, generate
 from retail.generator.csv_files import write_csv
 from retail.gold import build_gold
-from retail.jobs import silver_targets, start_serving, start_stream
 from retail.kafka import ensure_topics, produce, read_ledger
 from retail.lake import STREAM_QUERY
 from spark.hdfs import Lake

@@ -14,7 +14,7 @@ import spark.silver.job as silver_job
 from retail.generator import GeneratorConfig, generate
 from retail.lake import LakeLayout
 from spark.hdfs import Lake
-from spark.silver.job import SilverJob, SilverTargets, recorded_counts
+from spark.silver.job import SilverTargets, SilverWriter, recorded_counts
 from spark.silver.lease import Lease, LeaseLostError
 
 BRONZE = (
@@ -47,8 +47,8 @@ def targets(tmp_path) -> SilverTargets:
     return SilverTargets.under(LakeLayout(tmp_path.as_uri()))
 
 
-def fenced_job(spark, targets, lake=None) -> SilverJob:
-    job = SilverJob(spark, targets)
+def fenced_job(spark, targets, lake=None) -> SilverWriter:
+    job = SilverWriter(spark, targets)
     job.lease = Lease(lake or job.lake, targets.state_root, ttl_s=4.0, renew_s=0.5)
     return job
 
@@ -74,7 +74,7 @@ def test_a_writer_that_stalled_past_the_lease_never_commits_and_replays_after_th
     batch_a, batch_b = bronze(spark, 1, 300, "a"), bronze(spark, 2, 300, "b")
     outcome = {}
 
-    def run(name: str, job: SilverJob, batch, batch_id: str) -> None:
+    def run(name: str, job: SilverWriter, batch, batch_id: str) -> None:
         try:
             outcome[name] = job.process(batch, batch_id)
         except LeaseLostError as err:
