@@ -39,7 +39,7 @@ def what_streamed(result: dict) -> str:
 def stream_forever(trigger_seconds: float = 2.0, max_offsets: int | None = BATCH_RECORDS) -> None:
     """Runs the live pair until it is stopped or fails (a failure fails the run, so the supervisor sees it): the
     serving query (Cassandra as soon as a record is read) and the exactly-once bronze + silver stream."""
-    from retail.composition import start_live
+    from retail.composition import run_queries, start_live
 
     settings = Settings()
     # The slot first, Spark after: a run that waits for the slot (a catch-up holds it) waits as a bare process
@@ -48,12 +48,4 @@ def stream_forever(trigger_seconds: float = 2.0, max_offsets: int | None = BATCH
         spark = flow_spark(settings)
         queries = start_live(spark, settings, trigger_seconds, max_offsets)
         print(f"serving query {queries[0].id} and stream {queries[1].id} running (every {trigger_seconds} s)")
-        try:
-            spark.streams.awaitAnyTermination()
-        finally:
-            for query in queries:
-                if query.isActive:
-                    query.stop()
-    failed = next((q for q in queries if q.exception()), None)
-    if failed:
-        raise RuntimeError(f"{failed.name} failed: {failed.exception()}")
+        run_queries(spark, queries)  # a failure fails the run, so the supervisor sees it
