@@ -1,5 +1,7 @@
-"""The lake's declarations: one layout from any root, and dbt's sources read exactly the declared datasets."""
+"""The lake's declarations: one layout from any root, dbt's sources read exactly the declared datasets, and the
+README's lake table states them."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,12 +12,24 @@ from retail.lake import DATASETS, QUARANTINE, SILVER, LakeLayout
 from retail.settings import REPO_ROOT, Settings
 
 SOURCES = REPO_ROOT / "dbt/models/staging/_sources.yml"
+README = REPO_ROOT / "README.md"
+NO_PARTITIONS = "–"  # how the README's lake table writes a dataset without partition columns
 
 
 def dbt_source_tables() -> dict[str, str]:
     """Returns every dbt source table's external location, by table name."""
     sources = yaml.safe_load(SOURCES.read_text())["sources"]
     return {t["name"]: t["meta"]["external_location"] for s in sources for t in s["tables"]}
+
+
+def readme_lake_rows() -> list[tuple[str, str, str]]:
+    """Returns the README's lake table as (dataset, folder, partitions) rows, one per table row of its lake section."""
+    section = README.read_text(encoding="utf-8").split("\n## The lake\n", 1)[1].split("\n## ", 1)[0]
+    row = re.compile(r"^\| `([^`]+)` \| `([^`]+)` \| ([^|]+?) \|$")
+    lines = [line for line in section.splitlines() if line.startswith("|")][2:]  # past the header and its rule
+    rows = [row.match(line) for line in lines]
+    assert all(rows), f"a lake table row is not '| `dataset` | `folder` | partitions |': {lines}"
+    return [m.groups() for m in rows]
 
 
 @pytest.mark.parametrize(
@@ -61,3 +75,8 @@ def test_every_dbt_source_reads_its_declared_dataset_with_one_level_per_partitio
 
 def test_silver_is_what_gold_reads_for_each_entity():
     assert {name: GOLD_SOURCES[name] for name in SILVER} == SILVER
+
+
+def test_the_readme_lake_table_is_every_declared_dataset_and_nothing_else():
+    declared = [(d.name, d.folder, ", ".join(d.partitions) or NO_PARTITIONS) for d in DATASETS]
+    assert sorted(readme_lake_rows()) == sorted(declared)
