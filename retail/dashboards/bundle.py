@@ -20,14 +20,6 @@ MARTS_CONTRACTS = REPO_ROOT / "dbt/models/marts/_marts.yml"
 NAMESPACE = uuid.UUID("0d4f6b2e-7d3c-5a7e-9a51-5e7a11d45b0a")
 VERSION = "1.0.0"
 EXTERNAL_URL = "dashboards/dashboards.yml"
-_VIZ = {
-    "big_number": "big_number_total",
-    "line": "echarts_timeseries_line",
-    "bar": "echarts_timeseries_bar",
-    "pie": "pie",
-    "funnel": "funnel",
-    "table": "table",
-}
 _TEMPORAL = ("date", "timestamp")
 
 
@@ -142,7 +134,37 @@ def _datasets(spec: dict, marts: dict[str, dict]) -> dict[str, dict]:
             columns,
             own.get("calculated", {}),
         )
+    for name, metrics in _measures(spec).items():
+        if name not in datasets:
+            raise ValueError(f"a metric is defined on {name}, which is not a dataset")
+        datasets[name]["metrics"] += metrics
     return datasets
+
+
+def _measures(spec: dict) -> dict[str, list[dict]]:
+    """Returns the spec's measures as Superset metrics, by the dataset that carries them (each with its own SQL)."""
+    by_dataset: dict[str, list[dict]] = {}
+    for name, measure in spec.get("metrics", {}).items():
+        for dataset, sql in measure["sql"].items():
+            metric = _metric(name, sql, measure.get("label", name), measure.get("format"), measure.get("description"))
+            by_dataset.setdefault(dataset, []).append(metric)
+    return by_dataset
+
+
+def _metric(
+    name: str, sql: str, label: str, d3format: str | None = None, description: str | None = None, *, kind=None
+) -> dict:
+    return {
+        "metric_name": name,
+        "verbose_name": label,
+        "metric_type": kind,
+        "expression": sql,
+        "description": description,
+        "d3format": d3format,
+        "currency": None,
+        "extra": None,
+        "warning_text": None,
+    }
 
 
 def _dataset(
@@ -170,19 +192,7 @@ def _dataset(
         "extra": None,
         "normalize_columns": False,
         "always_filter_main_dttm": False,
-        "metrics": [
-            {
-                "metric_name": "count",
-                "verbose_name": "rows",
-                "metric_type": "count",
-                "expression": "count(*)",
-                "description": None,
-                "d3format": None,
-                "currency": None,
-                "extra": None,
-                "warning_text": None,
-            }
-        ],
+        "metrics": [_metric("count", "count(*)", "rows", kind="count")],
         "columns": rows,
         "database_uuid": object_uuid("database", database),
         **_managed("dataset", key),
@@ -206,7 +216,15 @@ def _column(name: str, data_type: str, description: str | None, *, is_dttm: bool
     }
 
 
-def _metrics(chart: dict) -> list[dict]:
+def _metrics(key: str, chart: dict, dataset: dict) -> list[str | dict]:
+    """Returns the chart's metrics as Superset's chart params take them: the dataset's metrics by name (the spec gives
+    a list of names), or ad-hoc SQL under its label (the spec gives a ``{label: sql}`` mapping)."""
+    spec = chart.get("metrics", {})
+    if isinstance(spec, list):
+        missing = set(spec) - {m["metric_name"] for m in dataset["metrics"]}
+        if missing:
+            raise ValueError(f"chart {key}: its dataset has no metric {', '.join(sorted(missing))}")
+        return spec
     return [
         {
             "expressionType": "SQL",
@@ -215,102 +233,138 @@ def _metrics(chart: dict) -> list[dict]:
             "hasCustomLabel": True,
             "optionName": f"metric_{i}",
         }
-        for i, (label, sql) in enumerate(chart.get("metrics", {}).items())
+        for i, (label, sql) in enumerate(spec.items())
     ]
 
 
-def _chart(key: str, chart: dict, dataset: dict) -> dict:
-    kind, time = chart["type"], chart.get("time")
+def _filters(chart: dict) -> list[dict]:
     filters = []
-    if time:
+    if chart.get("time"):
         filters.append(
             {
                 "clause": "WHERE",
                 "comparator": "No filter",
                 "expressionType": "SIMPLE",
                 "operator": "TEMPORAL_RANGE",
-                "subject": time,
+                "subject": chart["time"],
             }
         )
     if chart.get("where"):
         filters.append({"clause": "WHERE", "expressionType": "SQL", "sqlExpression": chart["where"]})
-    params: dict = {
-        "viz_type": _VIZ[kind],
+    return filters
+
+
+def _big_number(chart: dict, metrics: list, dataset: dict) -> dict:
+    # Superset 6.1 formats a big number's dataset metric with the metric's d3 format, over the chart's: the params carry
+    # that format, so they say what the tile shows.
+    formats = {m["metric_name"]: m["d3format"] for m in dataset["metrics"]}
+    own = formats.get(metrics[0]) if isinstance(metrics[0], str) else None
+    return {
+        "metric": metrics[0],
+        "y_axis_format": own or chart.get("format", "SMART_NUMBER"),
+        "header_font_size": 0.4,
+        "subheader_font_size": 0.15,
+        "time_format": "smart_date",
+    }
+
+
+def _timeseries(chart: dict, metrics: list, *, markers: bool) -> dict:
+    return {
+        "x_axis": chart["time"],
+        "time_grain_sqla": chart.get("grain", "P1D"),
+        "metrics": metrics,
+        "groupby": chart.get("group_by", []),
+        "show_legend": True,
+        "rich_tooltip": True,
+        "x_axis_time_format": "smart_date",
+        "y_axis_format": chart.get("format", "SMART_NUMBER"),
+        "truncateXAxis": True,
+        "x_axis_sort_asc": True,
+        "markerEnabled": markers,
+    }
+
+
+def _line(chart: dict, metrics: list, dataset: dict) -> dict:
+    return _timeseries(chart, metrics, markers=True)
+
+
+def _bar(chart: dict, metrics: list, dataset: dict) -> dict:
+    stacked = bool(chart.get("group_by")) or len(metrics) > 1
+    return _timeseries(chart, metrics, markers=False) | {
+        "stack": "Stack" if stacked else None,
+        "orientation": "vertical",
+    }
+
+
+def _pie(chart: dict, metrics: list, dataset: dict) -> dict:
+    return {
+        "metric": metrics[0],
+        "groupby": chart.get("group_by", []),
+        "show_labels": True,
+        "show_legend": True,
+        "label_type": "key_value_percent",
+        "number_format": "SMART_NUMBER",
+        "sort_by_metric": True,
+    }
+
+
+def _funnel(chart: dict, metrics: list, dataset: dict) -> dict:
+    return _pie(chart, metrics, dataset) | {"legendOrientation": "top"}
+
+
+def _table(chart: dict, metrics: list, dataset: dict) -> dict:
+    """Returns a table's params: raw ``columns`` (optionally ordered), or ``metrics`` per ``group_by``; ``formats``
+    per column."""
+    shared = {"server_pagination": False, "table_timestamp_format": "smart_date", "include_search": False}
+    formats = {"column_config": {c: {"d3NumberFormat": f} for c, f in chart.get("formats", {}).items()}}
+    if "columns" in chart:
+        order = chart.get("order_by")
+        raw = {
+            "query_mode": "raw",
+            "all_columns": chart["columns"],
+            "order_by_cols": [json.dumps([order, False])] if order else [],
+        }
+        return raw | shared | formats
+    aggregate = {
+        "query_mode": "aggregate",
+        "groupby": chart.get("group_by", []),
+        "metrics": metrics,
+        "all_columns": [],
+        "percent_metrics": [],
+        "order_desc": True,
+    }
+    return aggregate | shared | formats
+
+
+# Each chart type of the spec: Superset's viz type, and its params from the chart's spec, metrics and dataset.
+_TYPES = {
+    "big_number": ("big_number_total", _big_number),
+    "line": ("echarts_timeseries_line", _line),
+    "bar": ("echarts_timeseries_bar", _bar),
+    "pie": ("pie", _pie),
+    "funnel": ("funnel", _funnel),
+    "table": ("table", _table),
+}
+
+
+def _chart(key: str, chart: dict, dataset: dict) -> dict:
+    viz, params_of = _TYPES[chart["type"]]
+    params = {
+        "viz_type": viz,
         "datasource": "0__table",  # the importer points it at the dataset by dataset_uuid
-        "adhoc_filters": filters,
+        "adhoc_filters": _filters(chart),
         "time_range": "No filter",
         "extra_form_data": {},
         "dashboards": [],
         "row_limit": chart.get("limit", 10000),
     }
-    metrics, group_by = _metrics(chart), chart.get("group_by", [])
-    if kind == "big_number":
-        params |= {
-            "metric": metrics[0],
-            "y_axis_format": chart.get("format", "SMART_NUMBER"),
-            "header_font_size": 0.4,
-            "subheader_font_size": 0.15,
-            "time_format": "smart_date",
-        }
-    elif kind in ("line", "bar"):
-        params |= {
-            "x_axis": time,
-            "time_grain_sqla": chart.get("grain", "P1D"),
-            "metrics": metrics,
-            "groupby": group_by,
-            "show_legend": True,
-            "rich_tooltip": True,
-            "x_axis_time_format": "smart_date",
-            "y_axis_format": chart.get("format", "SMART_NUMBER"),
-            "truncateXAxis": True,
-            "x_axis_sort_asc": True,
-            "markerEnabled": kind == "line",
-        }
-        if kind == "bar":
-            params |= {"stack": "Stack" if group_by or len(metrics) > 1 else None, "orientation": "vertical"}
-    elif kind in ("pie", "funnel"):
-        params |= {
-            "metric": metrics[0],
-            "groupby": group_by,
-            "show_labels": True,
-            "show_legend": True,
-            "label_type": "key_value_percent",
-            "number_format": "SMART_NUMBER",
-            "sort_by_metric": True,
-        }
-        if kind == "funnel":
-            params |= {"sort_by_metric": True, "legendOrientation": "top"}
-    elif "columns" in chart:
-        order = chart.get("order_by")
-        params |= {
-            "query_mode": "raw",
-            "all_columns": chart["columns"],
-            "order_by_cols": [json.dumps([order, False])] if order else [],
-            "server_pagination": False,
-            "table_timestamp_format": "smart_date",
-            "include_search": False,
-        }
-    else:
-        params |= {
-            "query_mode": "aggregate",
-            "groupby": group_by,
-            "metrics": metrics,
-            "all_columns": [],
-            "percent_metrics": [],
-            "order_desc": True,
-            "server_pagination": False,
-            "table_timestamp_format": "smart_date",
-            "include_search": False,
-        }
-    if kind == "table":
-        params["column_config"] = {c: {"d3NumberFormat": f} for c, f in chart.get("formats", {}).items()}
     return {
         "slice_name": chart["title"],
         "description": chart.get("description"),
         "certified_by": None,
         "certification_details": None,
-        "viz_type": _VIZ[kind],
-        "params": params,
+        "viz_type": viz,
+        "params": params | params_of(chart, _metrics(key, chart, dataset), dataset),
         "query_context": None,
         "cache_timeout": None,
         "dataset_uuid": dataset["uuid"],
