@@ -20,8 +20,10 @@ recovers) may have lost it to a waiting writer, and must never commit after that
   half-way) is taken over like an expired one.
 
 What a lease cannot promise: a stall longer than half the lease time exactly between the last check and the commit
-step it guards. The writer narrows that too: silver's state is committed only when no other writer's state file
-appeared since the batch read the state (``spark.silver.job``).
+step it guards; and a renewal's write that stalls after its token check lands over the next holder's lease, so that
+neither commits (both fail their batch and replay: never two commits). The writer narrows the first too: silver's
+state is committed only when no other writer's state file appeared since the batch read the state
+(``spark.silver.job``).
 """
 
 from __future__ import annotations
@@ -139,7 +141,11 @@ class Lease:
         finally:
             stop.set()
             renewer.join()
-            if not holding.lost and (self.holder() or {}).get("token") == token:
+            # A holder that may have lost the lease leaves the file to expire: what it reads as its own may be its
+            # stalled renewal written over the next holder's.
+            gap = max(holding.longest_gap, time.monotonic() - holding.last_ok)
+            safe = not holding.lost and gap <= self.ttl_s
+            if safe and (self.holder() or {}).get("token") == token:
                 self.lake.delete(self.uri)
 
     def read(self) -> dict | object | None:
