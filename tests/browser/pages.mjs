@@ -49,10 +49,31 @@ function chartStates() {
   });
 }
 
+// What the page shows, for a failure's message: its address, title and the start of its text.
+async function pageSays() {
+  const text = await page.evaluate(() => document.body?.innerText ?? "").catch((e) => `(unreadable: ${e})`);
+  return `at ${page.url()} titled "${await page.title().catch(() => "")}": ${text.replace(/\s+/g, " ").slice(0, 600)}`;
+}
+
+// Opens a dashboard until its chart holders show: a first load on a busy machine (Superset compiling its bundles,
+// a slow first query of the session) is given more tries within the timeout, each try a fresh load.
+async function openUntilCharts(url, began) {
+  for (let attempt = 1; ; attempt++) {
+    await page.goto(url, { waitUntil: "domcontentloaded" });
+    const left = timeout - (Date.now() - began);
+    const wait = Math.max(1000, Math.min(60000, left));
+    const shown = await page.waitForSelector('[data-test="dashboard-component-chart-holder"]', { timeout: wait })
+      .then(() => true, () => false);
+    if (shown) return;
+    if (Date.now() - began >= timeout) {
+      throw new Error(`no chart of ${url} showed in ${timeout / 1000} s (${attempt} loads); the page is ${await pageSays()}`);
+    }
+  }
+}
+
 async function openDashboard(key, url) {
   const began = Date.now();
-  await page.goto(url, { waitUntil: "domcontentloaded" });
-  await page.waitForSelector('[data-test="dashboard-component-chart-holder"]');
+  await openUntilCharts(url, began);
   let states = [];
   while (Date.now() - began < timeout) {
     states = await page.evaluate(chartStates);
@@ -109,6 +130,7 @@ try {
 } catch (error) {
   failed = true;
   out.error = String(error);
+  out.page = await pageSays();
   await shot("failure").catch(() => {});
 } finally {
   await browser.close();
