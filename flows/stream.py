@@ -7,8 +7,8 @@ from prefect import flow
 from prefect.concurrency.sync import concurrency
 
 from flows.reports import publish_freshness_report, publish_quality_report
-from flows.tasks import STREAM_SLOT, catch_up_stream, flow_spark
-from retail.composition import BATCH_RECORDS
+from flows.tasks import STREAM_SLOT, catch_up_stream
+from retail.composition import BATCH_RECORDS, LIVE_TRIGGER_S
 from retail.settings import Settings
 
 
@@ -36,16 +36,17 @@ def what_streamed(result: dict) -> str:
 
 
 @flow(name="stream-forever", log_prints=True)
-def stream_forever(trigger_seconds: float = 2.0, max_offsets: int | None = BATCH_RECORDS) -> None:
+def stream_forever(trigger_seconds: float = LIVE_TRIGGER_S, max_offsets: int | None = BATCH_RECORDS) -> None:
     """Runs the live pair until it is stopped or fails (a failure fails the run, so the supervisor sees it): the
     serving query (Cassandra as soon as a record is read) and the exactly-once bronze + silver stream."""
-    from retail.composition import run_queries, start_live
+    from retail.composition import run_queries, spark_session, start_live
 
     settings = Settings()
     # The slot first, Spark after: a run that waits for the slot (a catch-up holds it) waits as a bare process
     # instead of starting an application that competes with the catch-up for the cores.
     with concurrency(STREAM_SLOT, lease_duration=60):
-        spark = flow_spark(settings)
+        spark = spark_session(settings, "retail-stream", live=True)
+        spark.sparkContext.setLogLevel("WARN")
         queries = start_live(spark, settings, trigger_seconds, max_offsets)
         print(f"serving query {queries[0].id} and stream {queries[1].id} running (every {trigger_seconds} s)")
         run_queries(spark, queries)  # a failure fails the run, so the supervisor sees it

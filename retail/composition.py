@@ -25,18 +25,34 @@ if TYPE_CHECKING:
 # Most Kafka records per micro-batch, by default: a catch-up over a long backlog runs in bounded batches (one that
 # fails is retried alone, and none needs memory in proportion to the backlog). None lifts the bound.
 BATCH_RECORDS = 50_000
+# The live pair's silver cadence: the fresh path makes Cassandra current within a second, so the exactly-once stream
+# runs a few batches a minute (each with a fixed cost of Spark jobs and HDFS commits), not one every other second.
+LIVE_TRIGGER_S = 30.0
+
+
+def serving_slots(settings: Settings) -> int:
+    """Returns the task slots the fresh path takes in real-time mode: one per Kafka partition of the entity topics."""
+    from retail.contracts import CONTRACTS
+
+    return settings.kafka_partitions * len(CONTRACTS)
 
 
 def spark_session(
-    settings: Settings, app_name: str, master: str | None = None, conf: dict[str, str] | None = None
+    settings: Settings,
+    app_name: str,
+    master: str | None = None,
+    conf: dict[str, str] | None = None,
+    live: bool = False,
 ) -> SparkSession:
-    """Returns a Spark session on the configured master (or ``master``) with the Kafka connector; ``conf`` adds to
-    (or overrides) the session's Spark settings."""
+    """Returns a Spark session on the configured master (or ``master``) with the Kafka connector and the fresh
+    path's writer; ``conf`` adds to (or overrides) the session's Spark settings; ``live``: it also takes a task slot
+    per Kafka partition for the fresh path in real-time mode (see ``start_live``)."""
     from retail.stack.artifacts import fetch, load_groups
+    from retail.stack.jvm import serving_jars
     from spark.session import build_session
 
     connector = fetch(load_groups(settings.stack.cache_dir)["spark-kafka"])
-    jars = tuple(str(j) for j in sorted(connector.glob("*.jar")))
+    jars = tuple(str(j) for j in (*sorted(connector.glob("*.jar")), *serving_jars(settings.stack.cache_dir)))
     # Two queries share the executors when the serving query runs beside the silver stream: fair scheduling lets
     # the serving query's short tasks in between a long silver batch's.
     conf = {"spark.scheduler.mode": "FAIR", **(conf or {})}
@@ -45,7 +61,7 @@ def spark_session(
         master or settings.endpoints().spark_master,
         driver_host=settings.spark_driver_host,
         executor_memory=settings.spark_executor_memory,
-        cores=settings.spark_cores,
+        cores=settings.spark_cores + (serving_slots(settings) if live else 0),
         jars=jars,
         conf=conf,
     )
@@ -99,9 +115,10 @@ def start_stream(
 
 
 def start_serving(spark: SparkSession, settings: Settings, max_offsets: int | None = BATCH_RECORDS) -> StreamingQuery:
-    """Starts the serving query: every record that passes the row rules into Cassandra as soon as it is read."""
+    """Starts the serving query (the fresh path): every record that passes the row rules into Cassandra as soon as
+    it is read, in ``settings.serving_mode`` where the session has the slots for it (``spark_session(live=True)``)."""
     from retail.cassandra import CassandraTarget, ensure_schema
-    from spark.silver.serving import start_serving_stream
+    from spark.silver.serving import sink_config, start_serving_stream
 
     cassandra = CassandraTarget.from_settings(settings)
     ensure_schema(cassandra, settings.cassandra_replication)
@@ -109,8 +126,11 @@ def start_serving(spark: SparkSession, settings: Settings, max_offsets: int | No
         spark,
         bootstrap_servers=settings.endpoints().kafka_bootstrap_servers,
         checkpoint=settings.lake().checkpoint(SERVING_QUERY),
-        cassandra=cassandra,
+        config=sink_config(cassandra, settings.cassandra_datacenter),
+        kafka_partitions=serving_slots(settings),
         topic_prefix=settings.kafka_topic_prefix,
+        mode=settings.serving_mode,
+        real_time_batch_s=settings.serving_batch_s,
         max_offsets_per_trigger=max_offsets,
         kafka_options=settings.kafka_security.spark_options(),
     )
@@ -119,7 +139,8 @@ def start_serving(spark: SparkSession, settings: Settings, max_offsets: int | No
 def start_live(
     spark: SparkSession, settings: Settings, trigger_seconds: float, max_offsets: int | None = BATCH_RECORDS
 ) -> tuple[StreamingQuery, StreamingQuery]:
-    """Starts the live pair: the serving query, then the exactly-once bronze + silver stream; returns both."""
+    """Starts the live pair: the serving query, then the exactly-once bronze + silver stream; returns both. The
+    session should come from ``spark_session(live=True)``: real-time mode needs its own task slots."""
     serving = start_serving(spark, settings, max_offsets)
     return serving, start_stream(spark, settings, trigger_seconds, max_offsets, silver=True, serving=True)
 

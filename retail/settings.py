@@ -121,7 +121,7 @@ class StackSettings(BaseModel):
     spark_daemon_heap_mb: int = 256
     # More cores than the machine has: a micro-batch's tasks mostly wait on IO (HDFS, Cassandra, Kafka), and two
     # applications (a test session's or a flow run's beside the live stream's) must fit at once.
-    spark_worker_cores: int = 8
+    spark_worker_cores: int = 48
     spark_worker_memory_mb: int = 3072
 
     superset_venv: Path = Field(
@@ -178,6 +178,9 @@ class Settings(BaseSettings):
     kafka_security: KafkaSecurity = KafkaSecurity()
     cassandra_keyspace: str = Field(default="retail", description="keyspace of the real-time tables")
     cassandra_replication: int = Field(default=1, description="replication factor of that keyspace")
+    cassandra_datacenter: str = Field(
+        default="datacenter1", description="the Cassandra data center the fresh path's writer sends its requests to"
+    )
     spark_master: str | None = None
     spark_driver_host: str = Field(
         default="127.0.0.1",
@@ -189,6 +192,14 @@ class Settings(BaseSettings):
     # batch's instead of queueing behind them (measured at 1,000 events/s offered: produce -> Cassandra p50 7.0 s
     # instead of 13.3 s, 600 events/s processed instead of 455; benchmarks/realtime.py).
     spark_cores: int = Field(default=4, description="task slots (cores) a Spark application takes at most")
+    serving_mode: Literal["real-time", "micro-batch"] = Field(
+        default="real-time",
+        description="how the fresh path runs: Spark's real-time mode (a task stays on each Kafka partition, "
+        "milliseconds to Cassandra) or micro-batches back to back (seconds)",
+    )
+    serving_batch_s: int = Field(
+        default=300, description="length of a real-time batch: the fresh path checkpoints its offsets at its end"
+    )
     prefect_api_url: str | None = None
     work_pool: str = "retail-process"
     kafka_topic_prefix: str = Field(default="", description="put before every entity topic name")

@@ -15,7 +15,7 @@ from retail.cassandra.tables import (
     ensure_schema,
     minute_totals,
 )
-from retail.cassandra.writer import Write, write_events
+from retail.cassandra.writer import Write, write_events, write_timestamp
 
 __all__ = [
     "CLICKSTREAM_BY_SESSION",
@@ -33,4 +33,5 @@ __all__ = [
     "minute_totals",
     "session_for",
     "write_events",
+    "write_timestamp",
 ]

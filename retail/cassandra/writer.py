@@ -56,8 +56,9 @@ class Write(IntEnum):
     RELEASE = 2
 
 
-def write_timestamp(clock: int, write: Write) -> int:
-    """Returns the write timestamp of a row at ``clock`` (see the module docstring)."""
+def write_timestamp(clock, write: Write):
+    """Returns the write timestamp of a row at ``clock`` (see the module docstring); ``clock`` is an int, or a Spark
+    column, of which the same arithmetic makes the timestamp's column (the fresh path's, ``spark.silver.serving``)."""
     return ANCHOR_US - clock * 4 + (write - Write.RELEASE)
 
 

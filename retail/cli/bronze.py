@@ -11,6 +11,7 @@ import typer
 from retail.cli.common import console, err_console, fail, load_settings
 from retail.composition import (
     BATCH_RECORDS,
+    LIVE_TRIGGER_S,
     csv_dialect,
     run_queries,
     silver_targets,
@@ -26,7 +27,9 @@ Master = Annotated[str | None, typer.Option(help="Spark master (default: the con
 @app.command()
 def stream(
     once: Annotated[bool, typer.Option("--once", help="catch up on everything there is, then stop")] = False,
-    trigger_seconds: Annotated[float, typer.Option(help="micro-batch interval of the bronze + silver stream")] = 2.0,
+    trigger_seconds: Annotated[
+        float, typer.Option(help="micro-batch interval of the bronze + silver stream")
+    ] = LIVE_TRIGGER_S,
     max_offsets: Annotated[int, typer.Option(help="most records per micro-batch")] = BATCH_RECORDS,
     silver: Annotated[bool, typer.Option("--silver", help="also route every micro-batch to silver")] = False,
     serving: Annotated[
@@ -36,8 +39,9 @@ def stream(
 ) -> None:
     """Run the bronze stream from the entity topics (until stopped, or once with --once)."""
     settings = load_settings()
-    spark = spark_session(settings, "bronze-stream", master)
-    if silver and serving and not once:
+    live = silver and serving and not once
+    spark = spark_session(settings, "bronze-stream", master, live=live)
+    if live:
         queries = start_live(spark, settings, trigger_seconds, max_offsets)
         console.print("serving query running: each valid event into Cassandra as soon as it is read")
     else:

@@ -37,11 +37,12 @@ class ArtifactGroup:
     version: str
     coordinates: tuple[str, ...]
     cache_dir: Path
+    keep: tuple[str, ...] = ()  # artifact ids to keep of the resolved jars (none: every one)
 
     @property
     def lib(self) -> Path:
         """Returns the folder the group's jars resolve into."""
-        digest = hashlib.sha256("\n".join(self.coordinates).encode()).hexdigest()[:10]
+        digest = hashlib.sha256("\n".join((*self.coordinates, *self.keep)).encode()).hexdigest()[:10]
         return self.cache_dir / "artifacts" / f"{self.name}-{self.version}-{digest}"
 
     @property
@@ -68,6 +69,7 @@ def load_groups(cache_dir: Path, spec: Path = ARTIFACTS_FILE) -> dict[str, Artif
             version=entry["version"].format(spark_version=spark_version),
             coordinates=tuple(c.format(spark_version=spark_version) for c in entry["coordinates"]),
             cache_dir=cache_dir,
+            keep=tuple(entry.get("keep", ())),
         )
         for name, entry in raw.items()
     }
@@ -99,6 +101,7 @@ def fetch(group: ArtifactGroup) -> Path:
                 "dependency:copy-dependencies",
                 f"-DoutputDirectory={staging}",
                 "-DincludeScope=runtime",
+                *([f"-DincludeArtifactIds={','.join(group.keep)}"] if group.keep else []),
             ],
             capture_output=True,
             text=True,

@@ -1,72 +1,134 @@
-"""The serving query: every Kafka record that passes its entity's row rules goes to its Cassandra table as soon as
-the query reads it, beside the exactly-once silver path (``spark.silver.job``) and independent of it.
+"""The fresh path: every Kafka record that passes its entity's row rules goes to its Cassandra table as soon as it
+is read, beside the exactly-once silver path (``spark.silver.job``) and independent of it.
+
+The rows are shaped here, in Spark SQL from the contracts (``servable``: the same parse and row rules silver
+applies), and written on the JVM by ``retail.serving.CassandraSink`` (``jvm/``), a ``ForeachWriter`` on the
+Cassandra Java driver: prepared statements, unlogged batches per partition key, asynchronous with back pressure.
+No row crosses into Python. In Spark's real-time mode each Kafka partition has a task that stays on it and writes a
+record within milliseconds of reading it; where real-time mode cannot run (fewer task slots than Kafka partitions),
+the same writer runs in micro-batches, and the query says so in its log.
 
 It keeps no state and judges nothing across records: a duplicate is written again at the same inverted timestamp
 (a no-op), a conflicting re-send loses to the first occurrence by timestamp, and what only the silver path can know
-(a purchase that waits for its customer, a purchase released later) it corrects with deletes and re-inserts at
+(a purchase that waits for its customer, a purchase released later) silver corrects with deletes and re-inserts at
 higher timestamps (``retail.cassandra.writer``). So Cassandra converges to silver whatever order the two write in,
-and a replay of any of its batches rewrites the same cells.
+and a replay rewrites the same cells. Its checkpoint only says how far it has served; losing it replays from the
+earliest offset, which is harmless.
 
-Its checkpoint only says how far it has served; losing it replays from the earliest offset, which is harmless.
-Each micro-batch records its freshness in ``serving_progress``: how long its rows took from their producer until
-Cassandra acknowledged them (a latency histogram the executors' tasks return as they write).
+The writer records its freshness in ``serving_progress`` every few seconds per task: how long its rows took from
+their producer until Cassandra acknowledged them.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Mapping
-from functools import partial, reduce
+from functools import reduce
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from retail.cassandra import SERVING_PROGRESS, CassandraTarget, Write, session_for, write_events
+from retail.cassandra import SERVING_PROGRESS, TABLE_OF_ENTITY, CassandraTarget, Write, write_timestamp
+from retail.cassandra.tables import PRODUCED_AT
 from retail.contracts import CONTRACTS, Contract
 from retail.lake import SERVING_QUERY
 from spark.bronze.job import kafka_source
 from spark.bronze.transforms import kafka_to_bronze
 from spark.silver.transforms import parse_payload, serving_columns, typed, violations
 
-BUCKET_S = 0.01  # latency histogram: 10 ms buckets up to a minute, then one overflow bucket
-BUCKETS = 6001
-WRITTEN = "bucket int, rows long"  # what each task reports: its rows per latency bucket
-
-
-def quantile(histogram: np.ndarray, q: float) -> float:
-    """Returns the upper edge (s) of the bucket holding quantile ``q`` of a latency histogram."""
-    cumulative = np.cumsum(histogram)
-    return float(np.searchsorted(cumulative, q * cumulative[-1]) + 1) * BUCKET_S
-
-
-def _write_batches(batches, target: CassandraTarget):
-    """Writes a task's Arrow batches and yields, per latency bucket, how many rows Cassandra acknowledged that long
-    after their producer sent them."""
-    for batch in batches:
-        batch = batch.filter(pc.is_valid(batch.column("write")))
-        if not batch.num_rows:
-            continue
-        write_events(batch.to_pylist(), target)
-        produced = batch.column("produced_ms").to_numpy(zero_copy_only=False).astype(np.float64)
-        seconds = (time.time() * 1000 - produced) / 1000
-        counts = np.bincount(np.clip((seconds / BUCKET_S).astype(np.int64), 0, BUCKETS - 1), minlength=BUCKETS)
-        buckets = np.flatnonzero(counts)
-        yield pa.RecordBatch.from_arrays(
-            [pa.array(buckets, pa.int32()), pa.array(counts[buckets], pa.int64())], names=["bucket", "rows"]
-        )
+SINK = "retail.serving.CassandraSink"
+REAL_TIME, MICRO_BATCH = "real-time", "micro-batch"
+log = logging.getLogger("retail.serving")
 
 
 def servable(bronze: DataFrame, contract: Contract) -> DataFrame:
     """Returns the rows of ``contract``'s entity in a bronze batch in its serving table's shape, with ``write`` =
-    SERVING for those that pass the row rules and null for the rest, which the writer skips. (Marking instead of
-    filtering: a filter on the rules' outcome makes Spark evaluate them again, ~4x the batch's cost.)"""
+    SERVING for those that pass the row rules and null for the rest. (Marking instead of filtering: a filter on the
+    rules' outcome makes Spark evaluate them again, ~4x the batch's cost.)"""
     checked = violations(typed(parse_payload(bronze, contract), contract), contract)
     marked = checked.withColumn("write", F.when(F.size("violations") == 0, F.lit(int(Write.SERVING))))
     return serving_columns(marked, contract, ("write",))
+
+
+def fresh_rows(bronze: DataFrame, contract: Contract) -> DataFrame:
+    """Returns what the sink writes of ``contract``'s rows: the serving table's bound columns, the entity,
+    ``produced_ms`` and ``write_timestamp`` (null for a row that failed its rules: the sink skips it)."""
+    rows = servable(bronze, contract)
+    stamp = F.when(F.col("write").isNotNull(), write_timestamp(F.col("clock"), Write.SERVING))
+    table = TABLE_OF_ENTITY[contract.entity]
+    return rows.select(
+        "entity",
+        *(F.timestamp_millis("produced_ms").alias(n) if n == PRODUCED_AT else F.col(n) for n in table.bound_columns),
+        "produced_ms",
+        stamp.alias("write_timestamp"),
+    )
+
+
+def sink_config(
+    cassandra: CassandraTarget,
+    datacenter: str,
+    query_name: str = SERVING_QUERY,
+    *,
+    batch_rows: int = 40,
+    max_in_flight: int = 64,
+    flush_ms: int = 5,
+    progress_s: float = 5.0,
+) -> str:
+    """Returns the sink's configuration (JSON): where it writes, each entity's insert and partition key, and its
+    limits (rows per unlogged batch, requests in flight per task, the longest a row waits to be sent, how often a
+    task records its freshness)."""
+    keyspace = cassandra.keyspace
+    return json.dumps(
+        {
+            "hosts": list(cassandra.hosts),
+            "port": cassandra.port,
+            "datacenter": datacenter,
+            "keyspace": keyspace,
+            "username": cassandra.username,
+            "password": cassandra.password,
+            "ca_file": cassandra.ca_file,
+            "query": query_name,
+            "progress_cql": f"{SERVING_PROGRESS.insert(keyspace)} USING TTL 86400",
+            "batch_rows": batch_rows,
+            "max_in_flight": max_in_flight,
+            "flush_ms": flush_ms,
+            "progress_s": progress_s,
+            "entities": {
+                entity: {
+                    "insert": table.insert(keyspace, timestamped=True),
+                    "columns": list(table.bound_columns),
+                    "partition_key": list(table.partition_key),
+                }
+                for entity, table in TABLE_OF_ENTITY.items()
+            },
+        }
+    )
+
+
+def serving_mode(wanted: str, slots: int, kafka_partitions: int) -> tuple[str, str]:
+    """Returns the mode the serving query runs in, given the one ``wanted`` and the application's task ``slots``,
+    and why: real-time mode keeps a task on every Kafka partition, so with fewer slots it runs micro-batches."""
+    if wanted == MICRO_BATCH:
+        return MICRO_BATCH, "micro-batches, as configured (serving_mode)"
+    if slots < kafka_partitions:
+        return MICRO_BATCH, (
+            f"micro-batches: real-time mode needs a task slot per Kafka partition ({kafka_partitions}) and the"
+            f" application has {slots} (start it with spark_session(live=True))"
+        )
+    return REAL_TIME, f"real-time mode, a task on each of the {kafka_partitions} Kafka partitions"
+
+
+def task_slots(spark: SparkSession, wanted: int, wait_s: float = 60.0) -> int:
+    """Returns the task slots the application holds: the cores of its registered executors on a cluster (waiting up
+    to ``wait_s`` for ``wanted`` of them: executors register after the session starts, and a busy cluster may grant
+    fewer than asked), its threads in local mode."""
+    ends = time.monotonic() + wait_s
+    while (slots := spark.sparkContext.defaultParallelism) < wanted and time.monotonic() < ends:
+        time.sleep(0.5)
+    return slots
 
 
 def start_serving_stream(
@@ -74,47 +136,36 @@ def start_serving_stream(
     *,
     bootstrap_servers: str,
     checkpoint: str,
-    cassandra: CassandraTarget,
+    config: str,
+    kafka_partitions: int,
     topic_prefix: str = "",
+    mode: str = REAL_TIME,
+    real_time_batch_s: int = 300,
     max_offsets_per_trigger: int | None = None,
     query_name: str = SERVING_QUERY,
     kafka_options: Mapping[str, str] | None = None,
 ) -> StreamingQuery:
-    """Starts the serving query: micro-batches back to back (no trigger interval), each written to Cassandra by
-    the executors on their own long-lived sessions."""
-
-    def serve(batch: DataFrame, batch_id: int) -> None:
-        # Its own pool: under fair scheduling its short tasks go in between a long silver batch's, not after it.
-        spark.sparkContext.setLocalProperty("spark.scheduler.pool", query_name)
-        written = batch.mapInArrow(partial(_write_batches, target=cassandra), WRITTEN).collect()
-        histogram = np.zeros(BUCKETS, dtype=np.int64)
-        for row in written:
-            histogram[row.bucket] += row.rows
-        if histogram.sum():
-            _record_progress(cassandra, query_name, batch_id, histogram)
-
-    # The plan is built once, on the stream: a micro-batch only runs it. One Kafka source per entity topic, so each
-    # record is read once (a filter on one source's entity would read every topic once per entity).
+    """Starts the serving query in ``mode`` (real-time, falling back to micro-batches where it cannot run; see
+    ``serving_mode``); a real-time batch lasts ``real_time_batch_s`` (its offsets are checkpointed at its end)."""
+    slots = task_slots(spark, kafka_partitions) if mode == REAL_TIME else 0
+    mode, why = serving_mode(mode, slots, kafka_partitions)
+    log.warning("serving query %s: %s", query_name, why)
+    # One Kafka source per entity topic, so each record is read once (a filter on one source's entity would read
+    # every topic once per entity). Real-time mode reads without a per-trigger bound.
+    bound = None if mode == REAL_TIME else max_offsets_per_trigger
     frames = []
     for contract in CONTRACTS.values():
-        source = kafka_source(
-            spark, bootstrap_servers, topic_prefix, max_offsets_per_trigger, (contract,), kafka_options
-        )
+        source = kafka_source(spark, bootstrap_servers, topic_prefix, bound, (contract,), kafka_options)
         bronze = kafka_to_bronze(source, topic_prefix).withColumn("batch_id", F.lit(None).cast("string"))
-        frames.append(servable(bronze, contract))
-    return (
+        frames.append(fresh_rows(bronze, contract))
+    writer = (
         reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
         .writeStream.queryName(query_name)
         .option("checkpointLocation", checkpoint)
-        .foreachBatch(serve)
-        .trigger(processingTime="0 seconds")
-        .start()
     )
-
-
-def _record_progress(cassandra: CassandraTarget, query_name: str, batch_id: int, histogram: np.ndarray) -> None:
-    session = session_for(cassandra)
-    statement = session.prepare(f"{SERVING_PROGRESS.insert(cassandra.keyspace)} USING TTL 86400")
-    slowest = np.flatnonzero(histogram)[-1] + 1
-    figures = (quantile(histogram, 0.5), quantile(histogram, 0.95), float(slowest) * BUCKET_S)
-    session.execute(statement, (query_name, batch_id, int(histogram.sum()), *figures))
+    # pyspark's foreach wraps a Python function; the JVM writer goes on the JVM side of the stream writer.
+    jvm = spark.sparkContext._jvm
+    writer._jwrite = writer._jwrite.foreach(jvm.retail.serving.CassandraSink(config))
+    if mode == REAL_TIME:  # which takes the update output mode only (the same as append for a stateless query)
+        return writer.outputMode("update").trigger(realTime=f"{real_time_batch_s} seconds").start()
+    return writer.trigger(processingTime="0 seconds").start()

@@ -188,10 +188,11 @@ def _prefect_of(settings: Settings, home: Path, port: int) -> Stack:
 
 @pytest.fixture(scope="session")
 def spark(stack_settings: Settings):
-    """One Spark session on the stack's standalone master (with the Kafka connector) for the whole test session."""
+    """One Spark session on the stack's standalone master (with the Kafka connector and the fresh path's writer) for
+    the whole test session, with task slots for the fresh path in real-time mode."""
     from retail.composition import spark_session
 
-    session = spark_session(stack_settings, "integration-tests")
+    session = spark_session(stack_settings, "integration-tests", live=True)
     session.sparkContext.setLogLevel("WARN")
     yield session
     session.stop()

@@ -251,8 +251,9 @@ def end_offsets(kind_at) -> dict[str, dict[str, int]]:
 
 
 def serve(spark, settings, kind_at, deadline_s: float) -> None:
-    """Runs the serving query until it has written every record of ``kind_at``, then stops it."""
-    query = start_serving(spark, settings)
+    """Runs the serving query until it has written every record of ``kind_at`` (real-time batches of 5 s: a batch's
+    progress says where it ended), then stops it."""
+    query = start_serving(spark, settings.model_copy(update={"serving_batch_s": 5}))
     wanted, deadline = end_offsets(kind_at), time.monotonic() + deadline_s
     try:
         while True:

@@ -1,26 +1,71 @@
-"""The serving query's latency figures, from the histogram its tasks return."""
+"""The fresh path's side in Python: the rows it hands the JVM writer, the writer's configuration, and the mode the
+query runs in."""
 
-import numpy as np
+import json
+import re
+from datetime import UTC, datetime
+
 import pytest
 
-from spark.silver.serving import BUCKET_S, BUCKETS, quantile
+from retail.cassandra import TABLE_OF_ENTITY, CassandraTarget, Write, write_timestamp
+from retail.contracts import CUSTOMERS
+from spark.silver.serving import MICRO_BATCH, REAL_TIME, fresh_rows, serving_mode, sink_config
+
+BRONZE_SCHEMA = (
+    "entity string, value binary, topic string, partition int, offset long, kafka_timestamp timestamp, "
+    "ingested_at timestamp, batch_id int"
+)
+GOOD = (
+    b'{"event_id":"e1","customer_id":"C1","name":"A","email":"a@b.io","country":"DE",'
+    b'"signup_date":"2026-02-01T00:00:00Z"}'
+)
+BAD = GOOD.replace(b'"a@b.io"', b'"not an email"').replace(b'"e1"', b'"e2"')
+PRODUCED = datetime(2026, 6, 1, 12, 0, 0, 250000, tzinfo=UTC)
 
 
-def histogram(seconds: list[float]) -> np.ndarray:
-    counts = np.zeros(BUCKETS, dtype=np.int64)
-    for s in seconds:
-        counts[min(int(s / BUCKET_S), BUCKETS - 1)] += 1
-    return counts
+def test_a_row_that_passes_its_rules_carries_its_serving_timestamp_and_one_that_fails_none(spark):
+    bronze = spark.createDataFrame(
+        [
+            ("customers", GOOD, "customers", 0, 41, PRODUCED, PRODUCED, 0),
+            ("customers", BAD, "customers", 0, 42, PRODUCED, PRODUCED, 0),
+        ],
+        BRONZE_SCHEMA,
+    )
+    rows = {r.event_id: r for r in fresh_rows(bronze, CUSTOMERS).collect()}
+
+    assert rows["e1"].write_timestamp == write_timestamp(41, Write.SERVING)
+    assert rows["e1"].produced_ms == int(PRODUCED.timestamp() * 1000)
+    assert rows["e1"].produced_at.replace(tzinfo=UTC) == PRODUCED
+    assert rows["e1"].email_domain == "b.io"
+    assert rows["e2"].write_timestamp is None  # failed its rules: the writer skips it, silver quarantines it
+
+
+def test_the_writer_binds_each_tables_columns_then_the_write_timestamp():
+    target = CassandraTarget(("127.0.0.1",), 9042, "shop", "reader", "s3cret")
+    config = json.loads(sink_config(target, "dc1"))
+
+    assert config["keyspace"] == "shop" and config["datacenter"] == "dc1" and config["password"] == "s3cret"
+    assert set(config["entities"]) == set(TABLE_OF_ENTITY)
+    for entity, table in TABLE_OF_ENTITY.items():
+        spec = config["entities"][entity]
+        assert spec["columns"] == list(table.bound_columns)
+        assert spec["partition_key"] == list(table.partition_key)
+        assert spec["insert"].count("?") == len(spec["columns"]) + 1
+        assert re.search(r"USING TIMESTAMP \?$", spec["insert"]), spec["insert"]
+    assert "serving_progress" in config["progress_cql"] and "USING TTL" in config["progress_cql"]
 
 
 @pytest.mark.parametrize(
-    ("seconds", "q", "expected"),
+    ("wanted", "slots", "mode"),
     [
-        ([0.004] * 10, 0.5, 0.01),  # everything in the first bucket: its upper edge
-        ([0.1] * 50 + [2.0] * 50, 0.5, 0.11),
-        ([0.1] * 94 + [2.0] * 6, 0.95, 2.01),
-        ([999.0], 0.5, BUCKETS * BUCKET_S),  # beyond a minute: the overflow bucket
+        (REAL_TIME, 13, REAL_TIME),
+        (REAL_TIME, 9, REAL_TIME),  # exactly a slot per partition
+        (REAL_TIME, 8, MICRO_BATCH),  # a partition would wait for a slot forever
+        (MICRO_BATCH, 13, MICRO_BATCH),
     ],
 )
-def test_quantile_is_the_upper_edge_of_the_bucket_that_holds_it(seconds, q, expected):
-    assert quantile(histogram(seconds), q) == pytest.approx(expected)
+def test_real_time_mode_runs_only_with_a_task_slot_per_kafka_partition(wanted, slots, mode):
+    chosen, why = serving_mode(wanted, slots, kafka_partitions=9)
+
+    assert chosen == mode
+    assert why
