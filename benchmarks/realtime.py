@@ -1,18 +1,26 @@
 """Benchmark of the live path on the running stack; prints figures, asserts nothing.
 
-    .venv/bin/python benchmarks/realtime.py [--rates 5000,10000,20000] [--seconds 60] [--producers 2]
+    .venv/bin/python benchmarks/realtime.py [--rates 1000,2000,5000] [--seconds 60] [--producers 2]
 
-The live pair runs as ``retail bronze stream --silver`` runs it: the serving query (Kafka -> Cassandra) beside the
-exactly-once stream (Kafka -> bronze + silver + quarantine + counts, Cassandra corrections). Sharded producer
-processes offer each rate open-loop (paced by the clock, not by the consumers) with 5 % bad records of every kind;
-the produce time travels in the Kafka timestamp. Per rate:
+The live pair runs as ``retail bronze stream --silver`` runs it: the fresh path (Kafka -> Cassandra, in Spark's
+real-time mode on the JVM) beside the exactly-once stream (Kafka -> bronze + silver + quarantine + counts, Cassandra
+corrections; a micro-batch every ``--trigger-seconds``). Sharded producer processes offer each rate open-loop (paced
+by the clock, not by the consumers) with 5 % bad records of every kind, each event happening as it is sent (a live
+shop); the produce time travels in the Kafka timestamp. Per rate:
 
-- consumer lag of both queries sampled every second, and its slope (steady: no upward slope);
+- consumer lag of the silver stream sampled every second, and its slope (steady: no upward slope; the fresh path's
+  real-time batches report their offsets only when they end, so its lag shows in its latency instead);
 - produce -> readable in Cassandra per row: ``written_at`` (set by the coordinator) - ``produced_at`` (the Kafka
   timestamp), over every clickstream row of the rate's window;
+- produce -> shown by the live view: the live feed's refresh (``retail.dashboards.live``) run every
+  ``live_refresh_s`` on the run's keyspace; a purchase is shown at the first refresh whose order count reaches its
+  rank among the window's purchases by produce time;
 - produce -> in silver per row: the commit of the row's micro-batch (its counts file) - the Kafka timestamp;
 - Spark jobs per silver micro-batch, its duration, the median phases of each query's batches (Spark's
   ``durationMs``) and the seconds of the silver batch's jobs by output (bronze, judge, silver per entity, ...).
+
+The live pair's own CPU (its Python driver, driver JVM and executor JVM with its Python workers, from /proc): idle
+for ``--idle-seconds`` with no events, then at the live shop's 20 events/s for as long.
 
 Baselines in the same run: the bronze-only catch-up of the same topics and a naive consumer (one message at a time,
 one synchronous unprepared INSERT each). The per-batch cost against history: judging a batch against an empty state
@@ -23,11 +31,15 @@ one JSON object of the figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import multiprocessing as mp
+import os
 import statistics
+import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -47,7 +59,7 @@ QUANTILES = (0.5, 0.95, 0.99)
 
 def producer_shard(settings: Settings, shard: int, shards: int, rate: float, seconds: float, barrier, results) -> None:
     """Runs in its own process: generates its shard's records first, then offers them at ``rate`` for ``seconds``."""
-    from retail.generator import GeneratorConfig, generate
+    from retail.generator import GeneratorConfig, generate, happening_now
     from retail.kafka import produce
 
     # Big waves (an hour of event time each) starting well in the past: every event's time lies behind the
@@ -58,7 +70,7 @@ def producer_shard(settings: Settings, shard: int, shards: int, rate: float, sec
     records = list(itertools.islice(generate(config), int(rate * seconds)))
     barrier.wait()
     with tempfile.TemporaryDirectory() as tmp:
-        report = produce(records, settings, Path(tmp) / "ledger.jsonl", rate=rate)
+        report = produce(happening_now(records), settings, Path(tmp) / "ledger.jsonl", rate=rate)
     results.put((report.acked, report.failed, report.seconds))
 
 
@@ -322,6 +334,97 @@ def judge_cost(history: int, batch: int = 20_000, repeats: int = 5) -> dict[str,
     return figures
 
 
+def process_tree(root: int) -> list[int]:
+    """Returns ``root`` and every process below it."""
+    table = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True, check=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in table.splitlines():
+        pid, parent = map(int, line.split())
+        children.setdefault(parent, []).append(pid)
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """Returns the CPU seconds (user + system) the processes have used, from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def live_pair_pids(spark) -> list[int]:
+    """Returns the live pair's processes: this Python driver, its driver JVM, and the application's executor JVMs
+    with their Python workers (the producers, spawned later, are not among them)."""
+    pids = [os.getpid(), spark.sparkContext._gateway.proc.pid]
+    app = spark.sparkContext.applicationId
+    executors = subprocess.run(["pgrep", "-f", "CoarseGrainedExecutorBackend"], capture_output=True, text=True)
+    for pid in map(int, executors.stdout.split()):
+        if app in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
+            pids.extend(process_tree(pid))
+    return pids
+
+
+def cores_used(spark, seconds: float) -> float:
+    """Returns the cores the live pair used on average over ``seconds`` (executors' Python workers counted as they
+    come and go)."""
+    before, began = cpu_seconds(live_pair_pids(spark)), time.monotonic()
+    time.sleep(seconds)
+    return (cpu_seconds(live_pair_pids(spark)) - before) / (time.monotonic() - began)
+
+
+class LiveView:
+    """Runs the live feed's refresh on the run's keyspace every ``live_refresh_s`` into a file of its own, and
+    records after each how many orders the view shows."""
+
+    def __init__(self, settings: Settings, session, folder: Path) -> None:
+        self.settings = settings.model_copy(update={"live_path": folder / "live.duckdb"})
+        self.session, self.shown = session, []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        from retail.dashboards.live import refresh
+
+        while not self.stop.is_set():
+            began = time.time()
+            with contextlib.suppress(Exception):  # a refresh that fails is tried again, as the feed does
+                self.shown.append((time.time(), refresh(self.settings, self.session)))
+            self.stop.wait(max(0.0, self.settings.stack.live_refresh_s - (time.time() - began)))
+
+    def latency(self, produced: list[float]) -> list[float]:
+        """Returns, for purchases produced at ``produced`` (epoch seconds, the window's, counted from its start),
+        how long each took until a refresh showed as many orders as its rank."""
+        shown = sorted(self.shown)
+        baseline = max((n for t, n in shown if t < min(produced, default=0)), default=0)
+        latencies, k = [], 0
+        for rank, at in enumerate(sorted(produced), start=1):
+            while k < len(shown) and (shown[k][1] - baseline < rank or shown[k][0] < at):
+                k += 1
+            if k == len(shown):
+                break
+            latencies.append(shown[k][0] - at)
+        return latencies
+
+
+def purchases_produced(session, began: float, ended: float) -> list[float]:
+    """Returns the produce times (epoch s) of the purchases in Cassandra produced in [began, ended]."""
+    query = (
+        "SELECT produced_at FROM purchases_by_customer WHERE produced_at >= %s AND produced_at <= %s ALLOW FILTERING"
+    )
+    rows = session.execute(query, (datetime.fromtimestamp(began, UTC), datetime.fromtimestamp(ended, UTC)))
+    return [r.produced_at.replace(tzinfo=UTC).timestamp() for r in rows]
+
+
 def stack_rss_mib(settings: Settings) -> float:
     """Returns the resident memory of every stack service together, in MiB."""
     from retail.stack import Stack
@@ -332,10 +435,11 @@ def stack_rss_mib(settings: Settings) -> float:
 def main() -> None:
     """Runs the benchmark and prints its figures, the JSON line last."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rates", default="5000,10000,20000", help="offered events/s, comma-separated")
+    parser.add_argument("--rates", default="1000,2000,5000", help="offered events/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=60, help="how long each rate is offered")
     parser.add_argument("--producers", type=int, default=2, help="producer processes (generator shards)")
-    parser.add_argument("--trigger-seconds", type=float, default=1.0, help="the silver stream's trigger")
+    parser.add_argument("--trigger-seconds", type=float, default=30.0, help="the silver stream's trigger")
+    parser.add_argument("--idle-seconds", type=float, default=300, help="how long the idle and 20 events/s CPU runs")
     parser.add_argument("--warmup-seconds", type=float, default=30, help="1,000 events/s before the figures count")
     parser.add_argument("--naive", type=int, default=3000, help="messages for the naive consumer")
     parser.add_argument("--history", type=int, default=10_000_000, help="events in the state for the cost figure")
@@ -344,6 +448,7 @@ def main() -> None:
     from retail.cassandra import CassandraTarget
     from retail.composition import spark_session, start_live, start_stream
     from retail.kafka import ensure_topics
+    from spark.silver.serving import REAL_TIME
 
     run = uuid.uuid4().hex[:8]
     base = Settings().model_copy(update={"kafka_topic_prefix": f"rt{run}-", "cassandra_keyspace": f"rt{run}"})
@@ -351,21 +456,27 @@ def main() -> None:
     bronze_only = base.model_copy(update={"lake_path": f"/bench/{run}/bronze-only"})
     ensure_topics(base)
 
-    spark = spark_session(live, "bench-realtime")
+    spark = spark_session(live, "bench-realtime", live=True)
     spark.sparkContext.setLogLevel("WARN")
     spark.range(1000).selectExpr("sum(id)").collect()  # executors up before anything is timed
     serving, silver = start_live(spark, live, args.trigger_seconds)
+    real_time = live.serving_mode == REAL_TIME
     lag = Lag(base)
     cluster = CassandraTarget.from_settings(base).connect()
     session = cluster.connect(base.cassandra_keyspace)
-    phases, warm = [], {"acked": 0}
+    view = LiveView(base, session, Path(tempfile.mkdtemp(prefix="bench-live-")))
+    phases, warm, cpu = [], {"acked": 0}, {}
+
+    def serving_lag(ends) -> int | None:
+        return None if real_time else Lag.of(serving, ends)
 
     def drain(what: str) -> float:
-        """Waits until both queries have read everything there is; returns how long that took."""
+        """Waits until the silver stream (and a micro-batch fresh path) has read everything there is; returns how
+        long that took."""
         began = time.time()
         while True:
             ends = lag.ends()
-            if Lag.of(serving, ends) == 0 and Lag.of(silver, ends) == 0:
+            if not serving_lag(ends) and Lag.of(silver, ends) == 0:
                 return time.time() - began
             if time.time() - began > 900:
                 raise SystemExit(f"the live pair did not catch up within 900 s after {what}")
@@ -383,12 +494,13 @@ def main() -> None:
 
             def sample(samples=samples) -> None:
                 ends = lag.ends()
-                samples.append((time.time(), Lag.of(serving, ends), Lag.of(silver, ends)))
+                samples.append((time.time(), serving_lag(ends) or 0, Lag.of(silver, ends)))
 
             offered = offer(base, rate, args.seconds, args.producers, (i, len(rates) + 1), sample=sample)
             drain_s = drain(f"{rate:,} events/s")
             window = (offered["began"], offered["ended"])
             to_cassandra = cassandra_latency(session, *window)
+            to_view = view.latency(purchases_produced(session, *window))
             to_silver, batches = silver_latency(spark, live, *window)
             durations = [p["durationMs"]["triggerExecution"] / 1000 for p in in_window(silver, window[0])]
             phases.append(
@@ -405,6 +517,7 @@ def main() -> None:
                     "max_lag_silver": max((b for _, _, b in samples), default=0),
                     "cassandra_rows": len(to_cassandra),
                     "cassandra_s": quantiles(to_cassandra),
+                    "live_view_s": quantiles(to_view),
                     "silver_rows": len(to_silver),
                     "silver_s": quantiles(to_silver),
                     "silver_batches": batches,
@@ -416,7 +529,17 @@ def main() -> None:
             print(json.dumps(phases[-1]))
         jobs, job_seconds = silver_jobs(spark, str(silver.id))
         rss = stack_rss_mib(base)
+        # The live pair's own CPU: quiet, then a live shop's 20 events/s (producers are not the live pair's).
+        cpu["idle"] = cores_used(spark, args.idle_seconds)
+        shop = threading.Thread(
+            target=offer, args=(base, 20, args.idle_seconds + 10, 1, (len(rates) + 1, len(rates) + 2), lambda: None)
+        )
+        shop.start()
+        time.sleep(5)
+        cpu["20eps"] = cores_used(spark, args.idle_seconds)
+        shop.join()
     finally:
+        view.stop.set()
         for query in (serving, silver):
             if query.isActive:
                 query.stop()
@@ -441,7 +564,7 @@ def main() -> None:
     # The highest offered rate the live pair kept up with; when it kept up with none, what it processed at best.
     sustained = max((p["offered"] for p in steady), default=max(p["processed_per_s"] for p in phases))
     best = max(phases, key=lambda p: p["processed_per_s"])
-    at_10k = next((p for p in phases if p["offered"] == 10_000), best)
+    at_1k = next((p for p in phases if p["offered"] == 1_000), best)
     print()
     print(
         f"{'offered/s':>10} {'produced/s':>10} {'lag slope srv/silver':>21} {'Cassandra p50/p95/p99 s':>24} "
@@ -466,6 +589,7 @@ def main() -> None:
         f"{cost['empty']:.0f} ms with an empty state, {cost['prefilled']:.0f} ms with {args.history:,} events "
         f"({cost['prefilled'] / cost['empty']:.2f}x); stack RSS {rss:,.0f} MiB"
     )
+    print(f"live pair CPU: {cpu['idle']:.3f} cores idle, {cpu['20eps']:.3f} cores at 20 events/s")
     print("seconds of Spark jobs per silver batch, by output (median; outputs run side by side):", job_seconds)
     print(
         json.dumps(
@@ -473,10 +597,14 @@ def main() -> None:
                 "events_per_s": sustained,
                 "sustained": bool(steady),
                 "best_processed_per_s": best["processed_per_s"],
-                "p50_cassandra_s": at_10k["cassandra_s"]["p50"],
-                "p95_cassandra_s": at_10k["cassandra_s"]["p95"],
-                "p99_cassandra_s": at_10k["cassandra_s"]["p99"],
-                "p95_silver_s": at_10k["silver_s"]["p95"],
+                "serving_mode": live.serving_mode,
+                "p50_cassandra_s": at_1k["cassandra_s"]["p50"],
+                "p95_cassandra_s": at_1k["cassandra_s"]["p95"],
+                "p99_cassandra_s": at_1k["cassandra_s"]["p99"],
+                "p95_live_view_s": at_1k["live_view_s"]["p95"],
+                "p95_silver_s": at_1k["silver_s"]["p95"],
+                "cpu_cores_idle": round(cpu["idle"], 3),
+                "cpu_cores_20eps": round(cpu["20eps"], 3),
                 "bronze_only_per_s": round(bronze_rate),
                 "naive_per_s": round(naive_rate),
                 "naive_failed": naive_failed,

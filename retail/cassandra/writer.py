@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from enum import IntEnum
 
 from retail.cassandra.client import CassandraTarget, session_for
-from retail.cassandra.tables import PRODUCED_AT, TABLE_OF_ENTITY, Table
+from retail.cassandra.tables import PRODUCED_AT, TABLES_OF_ENTITY, Table
 
 ANCHOR_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z: no write timestamp is later
 KAFKA_OFFSETS = 1 << 40  # every Kafka offset is below it, where CSV clocks begin
@@ -76,23 +76,26 @@ def _statement(session, target: CassandraTarget, table: Table, write: Write):
 
 
 def write_events(rows: Iterable, target: CassandraTarget, batch_size: int = 40, concurrency: int = 16) -> int:
-    """Writes (or, for ``Write.DELETE``, removes) rows of any entity (column ``entity``) in their entity's serving
-    table, each as its column ``write`` says; returns how many. Rows carry the table's columns (``produced_at``
-    as ``produced_ms``) and ``clock``. Statements are grouped per partition key into unlogged batches (one mutation
-    on one replica set each): ~10x the rows/s of one statement per row."""
+    """Writes (or, for ``Write.DELETE``, removes) rows of any entity (column ``entity``) in every serving table of
+    their entity, each as its column ``write`` says; returns how many rows. Rows carry the tables' columns
+    (``produced_at`` as ``produced_ms``) and ``clock``. Statements are grouped per partition key into unlogged
+    batches (one mutation on one replica set each): ~10x the rows/s of one statement per row."""
     from cassandra.query import BatchStatement, BatchType
 
     session = session_for(target)
     groups: dict[tuple, list] = {}
+    written = 0
     for row in rows:
-        table, write = TABLE_OF_ENTITY[row["entity"]], Write(row["write"])
+        write = Write(row["write"])
         timestamp = write_timestamp(row[CLOCK], write)
-        if write is Write.DELETE:
-            values = (timestamp, *(row[k] for k in table.primary_key))
-        else:
-            values = (*(_value(row, n) for n in table.bound_columns), timestamp)
-        group = (table.name, *(row[k] for k in table.partition_key))
-        groups.setdefault(group, []).append((table, write, values))
+        for table in TABLES_OF_ENTITY[row["entity"]]:
+            if write is Write.DELETE:
+                values = (timestamp, *(row[k] for k in table.primary_key))
+            else:
+                values = (*(_value(row, n) for n in table.bound_columns), timestamp)
+            group = (table.name, *(row[k] for k in table.partition_key))
+            groups.setdefault(group, []).append((table, write, values))
+        written += 1
     batches = []
     for group in groups.values():
         for start in range(0, len(group), batch_size):
@@ -102,7 +105,7 @@ def write_events(rows: Iterable, target: CassandraTarget, batch_size: int = 40, 
                 batch.add(_statement(session, target, table, write), values)
             batches.append(batch)
     run_concurrently(session, batches, concurrency)
-    return sum(len(group) for group in groups.values())
+    return written
 
 
 def _value(row, name: str):

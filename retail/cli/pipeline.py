@@ -108,8 +108,8 @@ def _where_to_look(settings, link: str) -> None:
         f"SELECT order_id, total_amount, purchase_date FROM {keyspace}.purchases_by_customer "
         f"WHERE customer_id = '{best}' LIMIT 5",
         f"SELECT * FROM {keyspace}.customer_by_id WHERE customer_id = '{best}'",
-        f"SELECT minute, revenue, orders FROM {keyspace}.sales_per_minute "
-        f"WHERE sale_date = '{next(iter(figures['revenue_per_day']), '2026-01-01')}' LIMIT 5",
+        f"SELECT sum(total_amount), count(*) FROM {keyspace}.sales_by_minute "
+        f"WHERE minute = '{next(iter(figures['revenue_per_day']), '2026-01-01')} 12:00:00+0000'",
     ):
         console.print(f'    ./run cql "{statement}"')
 

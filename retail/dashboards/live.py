@@ -1,5 +1,6 @@
-"""The live feed: sales per minute of the last hour, copied every ``live_refresh_s`` seconds from Cassandra (where
-the stream's silver batches write them) into a small DuckDB file that Superset's live dashboard reads.
+"""The live feed: sales per minute of the last hour, summed every ``live_refresh_s`` seconds from Cassandra's
+``sales_by_minute`` (every purchase, written by the fresh path as it is read and corrected by silver) into a small
+DuckDB file that Superset's live dashboard reads.
 
 Each refresh writes a new file beside the old one and renames it over it: a query that has the old file open
 finishes on it, the next opens the new one; Superset never sees a half-written file and never blocks the feed.
@@ -22,30 +23,31 @@ WINDOW = timedelta(hours=1)
 log = logging.getLogger("retail.live")
 
 
-def last_hour(totals: dict[datetime, tuple], now: datetime) -> list[tuple[datetime, Decimal, int, int]]:
-    """Returns the 60 whole minutes before ``now``'s minute and that minute itself, each with its (revenue, orders,
-    units) from ``totals`` (zeros where it has none), oldest first; times are naive UTC."""
+def window(now: datetime) -> list[datetime]:
+    """Returns the 60 whole minutes before ``now``'s minute and that minute itself, oldest first, naive UTC."""
     newest = now.astimezone(UTC).replace(tzinfo=None, second=0, microsecond=0)
-    minutes = [newest - timedelta(minutes=m) for m in range(int(WINDOW.total_seconds() // 60), -1, -1)]
-    return [(m, *totals.get(m, (Decimal(0), 0, 0))) for m in minutes]
+    return [newest - timedelta(minutes=m) for m in range(int(WINDOW.total_seconds() // 60), -1, -1)]
+
+
+def last_hour(totals: dict[datetime, tuple], now: datetime) -> list[tuple[datetime, Decimal, int, int]]:
+    """Returns each minute of ``now``'s window with its (revenue, orders, units) from ``totals`` (zeros where it has
+    none), oldest first."""
+    return [(m, *totals.get(m, (Decimal(0), 0, 0))) for m in window(now)]
 
 
 def read_totals(session, keyspace: str, now: datetime) -> dict[datetime, tuple]:
-    """Returns Cassandra's sales per minute of the dates the last hour touches (summed over the batches); none
-    while the stream has not made the keyspace or table yet."""
+    """Returns Cassandra's sales of each minute of ``now``'s window (every purchase the fresh path or silver wrote
+    in it); none while the stream has not made the keyspace or table yet."""
     from cassandra import InvalidRequest
 
     from retail.cassandra.tables import minute_totals
 
-    totals: dict[datetime, tuple] = {}
     try:
-        for day in sorted({(now - WINDOW).date(), now.date()}):
-            for minute, values in minute_totals(session, keyspace, day).items():
-                totals[minute.replace(tzinfo=None)] = values
+        return {m.replace(tzinfo=None): v for m, v in minute_totals(session, keyspace, window(now)).items()}
     except InvalidRequest as err:
         if "does not exist" not in str(err) and "unconfigured table" not in str(err):
             raise
-    return totals
+    return {}
 
 
 def write(path: Path, rows: list[tuple], refreshed_at: datetime) -> None:

@@ -28,8 +28,7 @@ import pyarrow as pa
 import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, Observation, SparkSession
 
-from retail.cassandra import SALES_PER_MINUTE, CassandraTarget, session_for, write_events
-from retail.cassandra.writer import run_concurrently
+from retail.cassandra import CassandraTarget, write_events
 from retail.contracts import CLICKSTREAM, CONTRACTS, CUSTOMERS, PURCHASES, Contract
 from retail.lake import BATCH_COUNTS, QUARANTINE, RELEASED, SILVER, SILVER_STATE, Dataset, LakeLayout
 from spark.concurrent import run_all
@@ -320,7 +319,7 @@ class SilverWriter:
             )
             outputs[RELEASED.name] = partial(self.targets.write, written.observe(released, "released"), RELEASED)
         if self.targets.cassandra is not None:
-            outputs |= self._cassandra_outputs(judged, decisions, counts, batch_id, entities)
+            outputs |= self._cassandra_outputs(judged, decisions, counts, entities)
         try:
             run_all({f"silver batch {batch_id}: {name}": task for name, task in outputs.items()})
             written.reconcile(counts, batch_id)
@@ -329,14 +328,11 @@ class SilverWriter:
         finally:
             judged.unpersist()
 
-    def _cassandra_outputs(
-        self, judged: DataFrame, decisions: pd.DataFrame, counts, batch_id: str, entities: tuple[str, ...]
-    ) -> dict:
-        """Returns the writes of what Cassandra must hold of this batch: its silver rows (unless a serving query
-        writes them), the purchases it released and removals of rows the serving query wrote that silver rejects, in
-        one job (none when the batch's judgement has nothing of these, as most batches beside a serving query); and
-        the batch's sales per minute."""
-        silver = F.col("outcome") == "silver"
+    def _cassandra_outputs(self, judged: DataFrame, decisions: pd.DataFrame, counts, entities: tuple[str, ...]) -> dict:
+        """Returns the write of what Cassandra must hold of this batch: its silver rows (unless a serving query
+        writes them), the purchases it released and removals of rows the serving query wrote that silver rejects,
+        in one job (none when the batch's judgement has nothing of these, as most batches beside a serving query).
+        Each row goes to every table of its entity (a purchase to its minute's sales too)."""
         marked = judged.where(F.col("write").isNotNull())
         frames = [
             serving_columns(marked.where(F.col("entity") == entity), CONTRACTS[entity], keep=("write",))
@@ -347,24 +343,7 @@ class SilverWriter:
         if frames and decisions["write"].notna().any():
             wide = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
             outputs["cassandra"] = partial(wide.foreachPartition, partial(write_events, target=self.targets.cassandra))
-        if counts.get(PURCHASES.entity, {}).get("silver"):
-            purchases = clean(judged.where((F.col("entity") == PURCHASES.entity) & silver), PURCHASES)
-            outputs["sales per minute"] = partial(self._write_sales, purchases, batch_id)
         return outputs
-
-    def _write_sales(self, purchases: DataFrame, batch_id: str) -> None:
-        """Writes this batch's sales per minute (a partial sum keyed by the batch: a replay rewrites the same rows)."""
-        minute = F.date_trunc("minute", "purchase_date")
-        totals = purchases.groupBy(minute.alias("minute")).agg(
-            F.sum("total_amount").alias("revenue"),
-            F.count("*").cast("int").alias("orders"),
-            F.sum("quantity").cast("int").alias("units"),
-        )
-        session = session_for(self.targets.cassandra)
-        statement = session.prepare(SALES_PER_MINUTE.insert(self.targets.cassandra.keyspace))
-        statement.is_idempotent = True
-        rows = [(r.minute.date(), r.minute, batch_id, r.revenue, r.orders, r.units) for r in totals.collect()]
-        run_concurrently(session, [statement.bind(r) for r in rows])
 
     def _write_counts(self, counts: dict[str, dict[str, int]], batch_id: str) -> None:
         """Writes one counts file per entity of the batch (the batch's last output: its presence means done)."""

@@ -31,7 +31,7 @@ import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from retail.cassandra import SERVING_PROGRESS, TABLE_OF_ENTITY, CassandraTarget, Write, write_timestamp
+from retail.cassandra import SERVING_PROGRESS, TABLES_OF_ENTITY, CassandraTarget, Write, write_timestamp
 from retail.cassandra.tables import PRODUCED_AT
 from retail.contracts import CONTRACTS, Contract
 from retail.lake import SERVING_QUERY
@@ -54,14 +54,14 @@ def servable(bronze: DataFrame, contract: Contract) -> DataFrame:
 
 
 def fresh_rows(bronze: DataFrame, contract: Contract) -> DataFrame:
-    """Returns what the sink writes of ``contract``'s rows: the serving table's bound columns, the entity,
+    """Returns what the sink writes of ``contract``'s rows: the bound columns of its serving tables, the entity,
     ``produced_ms`` and ``write_timestamp`` (null for a row that failed its rules: the sink skips it)."""
     rows = servable(bronze, contract)
     stamp = F.when(F.col("write").isNotNull(), write_timestamp(F.col("clock"), Write.SERVING))
-    table = TABLE_OF_ENTITY[contract.entity]
+    bound = dict.fromkeys(n for t in TABLES_OF_ENTITY[contract.entity] for n in t.bound_columns)
     return rows.select(
         "entity",
-        *(F.timestamp_millis("produced_ms").alias(n) if n == PRODUCED_AT else F.col(n) for n in table.bound_columns),
+        *(F.timestamp_millis("produced_ms").alias(n) if n == PRODUCED_AT else F.col(n) for n in bound),
         "produced_ms",
         stamp.alias("write_timestamp"),
     )
@@ -77,7 +77,8 @@ def sink_config(
     flush_ms: int = 5,
     progress_s: float = 5.0,
 ) -> str:
-    """Returns the sink's configuration (JSON): where it writes, each entity's insert and partition key, and its
+    """Returns the sink's configuration (JSON): where it writes, each entity's tables (insert, bound columns and
+    partition key of each), and its
     limits (rows per unlogged batch, requests in flight per task, the longest a row waits to be sent, how often a
     task records its freshness)."""
     keyspace = cassandra.keyspace
@@ -97,12 +98,15 @@ def sink_config(
             "flush_ms": flush_ms,
             "progress_s": progress_s,
             "entities": {
-                entity: {
-                    "insert": table.insert(keyspace, timestamped=True),
-                    "columns": list(table.bound_columns),
-                    "partition_key": list(table.partition_key),
-                }
-                for entity, table in TABLE_OF_ENTITY.items()
+                entity: [
+                    {
+                        "insert": table.insert(keyspace, timestamped=True),
+                        "columns": list(table.bound_columns),
+                        "partition_key": list(table.partition_key),
+                    }
+                    for table in tables
+                ]
+                for entity, tables in TABLES_OF_ENTITY.items()
             },
         }
     )

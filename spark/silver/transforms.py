@@ -249,7 +249,8 @@ def serving_columns(rows: DataFrame, contract: Contract, keep: tuple[str, ...] =
     """Returns, per row, what a serving table row is made of: the silver columns, the entity, ``produced_ms`` (the
     Kafka timestamp; for a CSV row, its ingestion) and ``clock`` (a Kafka record's offset; for a CSV row, after
     every offset: its file's ingestion second since the write timestamps' anchor, then its line), plus the columns
-    named in ``keep``."""
+    named in ``keep`` and those the entity's serving tables derive (a purchase's minute)."""
+    from retail.cassandra.tables import TABLES_OF_ENTITY
     from retail.cassandra.writer import ANCHOR_US, KAFKA_OFFSETS
 
     produced = F.unix_millis(F.coalesce(F.col("kafka_timestamp"), F.col("ingested_at")))
@@ -258,4 +259,6 @@ def serving_columns(rows: DataFrame, contract: Contract, keep: tuple[str, ...] =
     csv_clock = F.lit(KAFKA_OFFSETS) + second * CSV_LINES_PER_SECOND + F.col("offset")
     clock = F.when(F.col("kafka_timestamp").isNotNull(), F.col("offset")).otherwise(csv_clock)
     with_clock = rows.withColumn("produced_ms", produced).withColumn("clock", clock)
-    return clean(with_clock, contract, ("produced_ms", "clock", *keep)).withColumn("entity", F.lit(contract.entity))
+    derived = {name: F.expr(sql) for t in TABLES_OF_ENTITY[contract.entity] for name, sql in t.derived}
+    columns = clean(with_clock, contract, ("produced_ms", "clock", *keep)).withColumn("entity", F.lit(contract.entity))
+    return columns.withColumns(derived)

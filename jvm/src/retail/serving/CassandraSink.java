@@ -35,9 +35,9 @@ import org.apache.spark.sql.ForeachWriter;
 import org.apache.spark.sql.Row;
 
 /**
- * The fresh path's writer: each row of a streaming query goes to its entity's Cassandra table as soon as the task
+ * The fresh path's writer: each row of a streaming query goes to its entity's Cassandra tables as soon as the task
  * reads it. Rows arrive in the shape the Python side makes them ({@code spark.silver.serving.fresh_rows}): the
- * entity, the serving table's bound columns, {@code write_timestamp} (null: the row failed its rules and is skipped)
+ * entity, the bound columns of its serving tables, {@code write_timestamp} (null: the row failed its rules and is skipped)
  * and {@code produced_ms}. Writes are idempotent (a replay rewrites the same cells at the same timestamps), so the
  * query is at-least-once and the table exactly what silver would write.
  *
@@ -87,14 +87,14 @@ public final class CassandraSink extends ForeachWriter<Row> {
     }
   }
 
-  /** What the Python side says: where to write, each entity's statement, and the writer's limits. */
+  /** What the Python side says: where to write, each entity's tables, and the writer's limits. */
   static final class Config {
     String key;
     List<InetSocketAddress> contactPoints = new ArrayList<>();
     String datacenter, keyspace, username, password, caFile, query, progressCql;
     int batchRows, maxInFlight;
     long flushMs, progressMs;
-    Map<String, Entity> entities = new HashMap<>();
+    Map<String, List<Entity>> entities = new HashMap<>();
 
     static Config parse(String json) {
       try {
@@ -115,7 +115,14 @@ public final class CassandraSink extends ForeachWriter<Row> {
         c.maxInFlight = root.get("max_in_flight").asInt();
         c.flushMs = root.get("flush_ms").asLong();
         c.progressMs = Math.round(root.get("progress_s").asDouble() * 1000);
-        root.get("entities").properties().forEach(e -> c.entities.put(e.getKey(), Entity.parse(e.getValue())));
+        root.get("entities")
+            .properties()
+            .forEach(
+                e -> {
+                  List<Entity> tables = new ArrayList<>();
+                  for (JsonNode table : e.getValue()) tables.add(Entity.parse(table));
+                  c.entities.put(e.getKey(), tables);
+                });
         return c;
       } catch (java.io.IOException e) {
         throw new IllegalArgumentException("the serving sink's configuration is not JSON: " + e, e);
@@ -128,7 +135,7 @@ public final class CassandraSink extends ForeachWriter<Row> {
     }
   }
 
-  /** One entity's table: its insert (binding {@code columns}, then the write timestamp) and partition key. */
+  /** One table of an entity: its insert (binding {@code columns}, then the write timestamp) and partition key. */
   static final class Entity {
     String insert;
     String[] columns, partitionKey;
@@ -193,6 +200,7 @@ public final class CassandraSink extends ForeachWriter<Row> {
   /** One task's writes: pending groups, requests in flight, the latency histogram, the first error. */
   static final class TaskWriter {
     private static final int BUCKETS = 60_001; // 1 ms buckets up to a minute, then one overflow bucket
+    private static final long NOT_COUNTED = Long.MIN_VALUE;
 
     private final Config config;
     private final long partitionId;
@@ -211,8 +219,8 @@ public final class CassandraSink extends ForeachWriter<Row> {
       this.session = session(config);
       this.inFlight = new Semaphore(config.maxInFlight);
       this.progressSinceMs = System.currentTimeMillis();
-      for (Entity e : config.entities.values()) {
-        if (e.prepared == null) e.prepared = session.prepare(e.insert);
+      for (List<Entity> tables : config.entities.values()) {
+        for (Entity e : tables) e.prepared = session.prepare(e.insert);
       }
       this.timer =
           TIMER.scheduleWithFixedDelay(this::tick, config.flushMs, config.flushMs, TimeUnit.MILLISECONDS);
@@ -220,21 +228,24 @@ public final class CassandraSink extends ForeachWriter<Row> {
 
     synchronized void add(Row row) {
       raiseFailure();
-      Entity entity = config.entities.get(row.<String>getAs("entity"));
-      if (entity == null) throw new IllegalArgumentException("no serving table for entity " + row.getAs("entity"));
-      if (entity.columnIndex == null) resolve(entity, row);
+      List<Entity> tables = config.entities.get(row.<String>getAs("entity"));
+      if (tables == null) throw new IllegalArgumentException("no serving table for entity " + row.getAs("entity"));
       int stampAt = row.fieldIndex("write_timestamp");
       if (row.isNullAt(stampAt)) return; // failed its row rules: silver quarantines it, nothing to serve
-      Object[] values = new Object[entity.columns.length + 1];
-      for (int i = 0; i < entity.columns.length; i++) values[i] = cql(row.get(entity.columnIndex[i]));
-      values[entity.columns.length] = row.getLong(stampAt);
-      List<Object> key = new ArrayList<>(entity.keyIndex.length + 1);
-      key.add(entity.insert);
-      for (int k : entity.keyIndex) key.add(row.get(k));
-      groups
-          .computeIfAbsent(key, k -> new ArrayList<>())
-          .add(new Pending(entity.prepared.bind(values), row.getLong(row.fieldIndex("produced_ms"))));
-      if (pending++ == 0) oldestPendingMs = System.currentTimeMillis();
+      long stamp = row.getLong(stampAt);
+      long produced = row.getLong(row.fieldIndex("produced_ms"));
+      for (Entity entity : tables) {
+        long counted = entity == tables.get(0) ? produced : NOT_COUNTED; // a row counts once, by its own table
+        if (entity.columnIndex == null) resolve(entity, row);
+        Object[] values = new Object[entity.columns.length + 1];
+        for (int i = 0; i < entity.columns.length; i++) values[i] = cql(row.get(entity.columnIndex[i]));
+        values[entity.columns.length] = stamp;
+        List<Object> key = new ArrayList<>(entity.keyIndex.length + 1);
+        key.add(entity.insert);
+        for (int k : entity.keyIndex) key.add(row.get(k));
+        groups.computeIfAbsent(key, k -> new ArrayList<>()).add(new Pending(entity.prepared.bind(values), counted));
+        if (pending++ == 0) oldestPendingMs = System.currentTimeMillis();
+      }
       if (pending >= config.batchRows) flush();
     }
 
@@ -302,7 +313,9 @@ public final class CassandraSink extends ForeachWriter<Row> {
     private void acknowledged(long[] produced) {
       long now = System.currentTimeMillis();
       synchronized (histogram) {
-        for (long p : produced) histogram[(int) Math.max(0, Math.min(BUCKETS - 1, now - p))]++;
+        for (long p : produced) {
+          if (p != NOT_COUNTED) histogram[(int) Math.max(0, Math.min(BUCKETS - 1, now - p))]++;
+        }
       }
     }
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyspark.sql.functions as F
 import pytest
 
-from retail.cassandra import SALES_PER_MINUTE, TABLE_OF_ENTITY, CassandraTarget
+from retail.cassandra import SALES_BY_MINUTE, TABLE_OF_ENTITY, CassandraTarget
 from retail.composition import silver_targets, start_serving, start_stream
 from retail.contracts import CONTRACTS
 from retail.generator import GeneratorConfig, generate
@@ -405,7 +405,7 @@ def assert_cassandra_matches_silver(spark, isolated) -> None:
         purchases = spark.read.parquet(isolated.lake().silver("purchases"))
         minutes = purchases.select(F.date_trunc("minute", "purchase_date")).distinct().count()
         revenue = purchases.agg(F.sum("total_amount")).first()[0]
-        sales = session.execute(f"SELECT minute, revenue FROM {SALES_PER_MINUTE.name}").all()
-        assert (len({r.minute for r in sales}), sum(r.revenue for r in sales)) == (minutes, revenue)
+        sales = session.execute(f"SELECT minute, total_amount FROM {SALES_BY_MINUTE.name}").all()
+        assert (len({r.minute for r in sales}), sum(r.total_amount for r in sales)) == (minutes, revenue)
     finally:
         cassandra.shutdown()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from retail.cassandra import TABLE_OF_ENTITY, CassandraTarget, Write, write_timestamp
+from retail.cassandra import TABLE_OF_ENTITY, TABLES_OF_ENTITY, CassandraTarget, Write, write_timestamp
 from retail.contracts import CUSTOMERS
 from spark.silver.serving import MICRO_BATCH, REAL_TIME, fresh_rows, serving_mode, sink_config
 
@@ -45,13 +45,16 @@ def test_the_writer_binds_each_tables_columns_then_the_write_timestamp():
     config = json.loads(sink_config(target, "dc1"))
 
     assert config["keyspace"] == "shop" and config["datacenter"] == "dc1" and config["password"] == "s3cret"
-    assert set(config["entities"]) == set(TABLE_OF_ENTITY)
-    for entity, table in TABLE_OF_ENTITY.items():
-        spec = config["entities"][entity]
-        assert spec["columns"] == list(table.bound_columns)
-        assert spec["partition_key"] == list(table.partition_key)
-        assert spec["insert"].count("?") == len(spec["columns"]) + 1
-        assert re.search(r"USING TIMESTAMP \?$", spec["insert"]), spec["insert"]
+    assert set(config["entities"]) == set(TABLES_OF_ENTITY)
+    for entity, tables in TABLES_OF_ENTITY.items():
+        specs = config["entities"][entity]
+        assert [s["insert"].split()[2] for s in specs] == [f"shop.{t.name}" for t in tables]
+        assert tables[0] is TABLE_OF_ENTITY[entity]  # its own table first: its rows are counted by it
+        for spec, table in zip(specs, tables, strict=True):
+            assert spec["columns"] == list(table.bound_columns)
+            assert spec["partition_key"] == list(table.partition_key)
+            assert spec["insert"].count("?") == len(spec["columns"]) + 1
+            assert re.search(r"USING TIMESTAMP \?$", spec["insert"]), spec["insert"]
     assert "serving_progress" in config["progress_cql"] and "USING TTL" in config["progress_cql"]
 
 
@@ -69,3 +72,21 @@ def test_real_time_mode_runs_only_with_a_task_slot_per_kafka_partition(wanted, s
 
     assert chosen == mode
     assert why
+
+
+PURCHASE = (
+    b'{"event_id":"p1","order_id":"O1","customer_id":"C1","product_id":"P1","quantity":2,"price":"2.50",'
+    b'"purchase_date":"2026-02-01T10:41:59.900Z"}'
+)
+
+
+def test_a_purchase_row_carries_every_column_its_tables_bind_and_its_minute(spark):
+    from retail.contracts import PURCHASES
+
+    bronze = spark.createDataFrame([("purchases", PURCHASE, "purchases", 1, 7, PRODUCED, PRODUCED, 0)], BRONZE_SCHEMA)
+    row = fresh_rows(bronze, PURCHASES).first()
+
+    bound = {n for t in TABLES_OF_ENTITY["purchases"] for n in t.bound_columns}
+    assert bound <= set(row.asDict())
+    assert row.minute == datetime(2026, 2, 1, 10, 41)
+    assert row.write_timestamp == write_timestamp(7, Write.SERVING)
