@@ -6,7 +6,7 @@ Needs the live stream (`retail deploy` starts it) and the stack's live feed and 
 ``--events`` generated events that happen as they are sent (a new seed per round, no bad records) and times, from
 the moment Kafka acknowledged the last one, until the round's orders are counted
 
-- in Cassandra's ``sales_per_minute`` (written by the stream's silver batches; the baseline: what the feed copies),
+- in Cassandra's ``sales_by_minute`` (written by the fresh path as it reads them; the baseline: what the feed sums),
 - in the live dashboard's query: Superset's chart-data API running "Orders in the last hour" on the live dataset.
 
 The last line is one JSON object of the figures.

@@ -13,8 +13,8 @@ shop); the produce time travels in the Kafka timestamp. Per rate:
 - produce -> readable in Cassandra per row: ``written_at`` (set by the coordinator) - ``produced_at`` (the Kafka
   timestamp), over every clickstream row of the rate's window;
 - produce -> shown by the live view: the live feed's refresh (``retail.dashboards.live``) run every
-  ``live_refresh_s`` on the run's keyspace; a purchase is shown at the first refresh whose order count reaches its
-  rank among the window's purchases by produce time;
+  ``live_refresh_s`` on the run's keyspace; a purchase is shown when the first refresh that began after Cassandra
+  had it (its ``written_at``) has replaced the view's file;
 - produce -> in silver per row: the commit of the row's micro-batch (its counts file) - the Kafka timestamp;
 - Spark jobs per silver micro-batch, its duration, the median phases of each query's batches (Spark's
   ``durationMs``) and the seconds of the silver batch's jobs by output (bronze, judge, silver per entity, ...).
@@ -31,6 +31,7 @@ one JSON object of the figures.
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
 import itertools
 import json
@@ -373,6 +374,22 @@ def live_pair_pids(spark) -> list[int]:
     return pids
 
 
+def cpu_by_process(spark, settings: Settings) -> dict[str, float]:
+    """Returns the CPU seconds used so far by the live pair, by each stack service with the processes below it (the
+    Spark worker's: other applications' executors; the Prefect worker's: its flow runs, the demo's stream among
+    them) and by this process's finished children (the producer shards)."""
+    from retail.stack import Stack
+
+    pair = live_pair_pids(spark)
+    seen, used = set(pair), {"live pair": cpu_seconds(pair)}
+    for service in Stack(settings).status():
+        if service.pid:
+            used[service.name] = cpu_seconds([p for p in process_tree(service.pid) if p not in seen])
+    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    used["producers"] = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
 def cores_used(spark, seconds: float) -> float:
     """Returns the cores the live pair used on average over ``seconds`` (executors' Python workers counted as they
     come and go)."""
@@ -383,7 +400,7 @@ def cores_used(spark, seconds: float) -> float:
 
 class LiveView:
     """Runs the live feed's refresh on the run's keyspace every ``live_refresh_s`` into a file of its own, and
-    records after each how many orders the view shows."""
+    records when each began (read Cassandra) and ended (its file replaced)."""
 
     def __init__(self, settings: Settings, session, folder: Path) -> None:
         self.settings = settings.model_copy(update={"live_path": folder / "live.duckdb"})
@@ -398,31 +415,32 @@ class LiveView:
         while not self.stop.is_set():
             began = time.time()
             with contextlib.suppress(Exception):  # a refresh that fails is tried again, as the feed does
-                self.shown.append((time.time(), refresh(self.settings, self.session)))
+                refresh(self.settings, self.session)
+                self.shown.append((began, time.time()))
             self.stop.wait(max(0.0, self.settings.stack.live_refresh_s - (time.time() - began)))
 
-    def latency(self, produced: list[float]) -> list[float]:
-        """Returns, for purchases produced at ``produced`` (epoch seconds, the window's, counted from its start),
-        how long each took until a refresh showed as many orders as its rank."""
+    def latency(self, purchases: list[tuple[float, float]]) -> list[float]:
+        """Returns, for purchases (produced, written to Cassandra; epoch seconds), how long each took from its
+        producer until the end of the first refresh that began after Cassandra had it."""
         shown = sorted(self.shown)
-        baseline = max((n for t, n in shown if t < min(produced, default=0)), default=0)
-        latencies, k = [], 0
-        for rank, at in enumerate(sorted(produced), start=1):
-            while k < len(shown) and (shown[k][1] - baseline < rank or shown[k][0] < at):
-                k += 1
-            if k == len(shown):
-                break
-            latencies.append(shown[k][0] - at)
+        starts = [began for began, _ in shown]
+        latencies = []
+        for produced, written in purchases:
+            k = bisect.bisect_left(starts, written)
+            if k < len(shown):
+                latencies.append(shown[k][1] - produced)
         return latencies
 
 
-def purchases_produced(session, began: float, ended: float) -> list[float]:
-    """Returns the produce times (epoch s) of the purchases in Cassandra produced in [began, ended]."""
+def purchases_written(session, began: float, ended: float) -> list[tuple[float, float]]:
+    """Returns when each purchase produced in [began, ended] was produced and written to Cassandra (epoch s)."""
     query = (
-        "SELECT produced_at FROM purchases_by_customer WHERE produced_at >= %s AND produced_at <= %s ALLOW FILTERING"
+        "SELECT produced_at, written_at FROM purchases_by_customer WHERE produced_at >= %s AND produced_at <= %s"
+        " ALLOW FILTERING"
     )
     rows = session.execute(query, (datetime.fromtimestamp(began, UTC), datetime.fromtimestamp(ended, UTC)))
-    return [r.produced_at.replace(tzinfo=UTC).timestamp() for r in rows]
+    epoch = lambda t: t.replace(tzinfo=UTC).timestamp()  # noqa: E731 - the driver gives naive UTC datetimes
+    return [(epoch(r.produced_at), epoch(r.written_at)) for r in rows if r.written_at]
 
 
 def stack_rss_mib(settings: Settings) -> float:
@@ -448,6 +466,7 @@ def main() -> None:
     from retail.cassandra import CassandraTarget
     from retail.composition import spark_session, start_live, start_stream
     from retail.kafka import ensure_topics
+    from retail.lake import SERVING_QUERY
     from spark.silver.serving import REAL_TIME
 
     run = uuid.uuid4().hex[:8]
@@ -470,13 +489,20 @@ def main() -> None:
     def serving_lag(ends) -> int | None:
         return None if real_time else Lag.of(serving, ends)
 
+    def fresh_path_writing() -> bool:
+        """Whether the real-time fresh path wrote in the last 7 s (its tasks record what they wrote every 5 s)."""
+        newest = session.execute(
+            "SELECT written_at FROM serving_progress WHERE query = %s LIMIT 1", (SERVING_QUERY,)
+        ).one()
+        return bool(newest) and newest.written_at.replace(tzinfo=UTC).timestamp() > time.time() - 7
+
     def drain(what: str) -> float:
-        """Waits until the silver stream (and a micro-batch fresh path) has read everything there is; returns how
-        long that took."""
+        """Waits until the silver stream has read everything there is and the fresh path too (a micro-batch one by
+        its offsets, a real-time one by having nothing more to write); returns how long that took."""
         began = time.time()
         while True:
             ends = lag.ends()
-            if not serving_lag(ends) and Lag.of(silver, ends) == 0:
+            if not serving_lag(ends) and Lag.of(silver, ends) == 0 and not (real_time and fresh_path_writing()):
                 return time.time() - began
             if time.time() - began > 900:
                 raise SystemExit(f"the live pair did not catch up within 900 s after {what}")
@@ -496,11 +522,13 @@ def main() -> None:
                 ends = lag.ends()
                 samples.append((time.time(), serving_lag(ends) or 0, Lag.of(silver, ends)))
 
+            cpu_before = cpu_by_process(spark, base)
             offered = offer(base, rate, args.seconds, args.producers, (i, len(rates) + 1), sample=sample)
+            cpu_after = cpu_by_process(spark, base)
             drain_s = drain(f"{rate:,} events/s")
             window = (offered["began"], offered["ended"])
             to_cassandra = cassandra_latency(session, *window)
-            to_view = view.latency(purchases_produced(session, *window))
+            to_view = view.latency(purchases_written(session, *window))
             to_silver, batches = silver_latency(spark, live, *window)
             durations = [p["durationMs"]["triggerExecution"] / 1000 for p in in_window(silver, window[0])]
             phases.append(
@@ -524,6 +552,10 @@ def main() -> None:
                     "batch_s": quantiles(durations),
                     "serving_profile_ms": profile(in_window(serving, window[0])),
                     "silver_profile_ms": profile(in_window(silver, window[0])),
+                    "cores_by_process": {
+                        k: round((cpu_after.get(k, v) - v) / (offered["ended"] - offered["began"]), 2)
+                        for k, v in sorted(cpu_before.items(), key=lambda kv: kv[1] - cpu_after.get(kv[0], kv[1]))
+                    },
                 }
             )
             print(json.dumps(phases[-1]))

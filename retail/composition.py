@@ -128,6 +128,7 @@ def start_serving(spark: SparkSession, settings: Settings, max_offsets: int | No
         checkpoint=settings.lake().checkpoint(SERVING_QUERY),
         config=sink_config(cassandra, settings.cassandra_datacenter),
         kafka_partitions=serving_slots(settings),
+        spare_slots=settings.spark_cores,
         topic_prefix=settings.kafka_topic_prefix,
         mode=settings.serving_mode,
         real_time_batch_s=settings.serving_batch_s,

@@ -127,7 +127,7 @@ class StackSettings(BaseModel):
     superset_venv: Path = Field(
         default=REPO_ROOT / ".superset-venv", description="Superset's own environment (made by ./run setup)"
     )
-    live_refresh_s: float = Field(default=2.0, description="how often the live feed copies sales per minute")
+    live_refresh_s: float = Field(default=2.0, description="how often the live feed sums sales per minute")
 
     health_deadline_s: float = Field(default=180.0, description="how long a service may take to become healthy")
 

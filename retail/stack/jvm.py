@@ -5,11 +5,14 @@ Spark or of the driver compiles it again."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
+
+import pyspark
 
 from retail.settings import REPO_ROOT
 from retail.stack.artifacts import SPARK_HOME, fetch, load_groups
@@ -34,7 +37,7 @@ def _compiled(cache_dir: Path, driver_jars: tuple[Path, ...]) -> Path:
         digest.update(str(item.relative_to(SOURCES) if item in sources else item.name).encode())
         if item in sources:
             digest.update(item.read_bytes())
-    digest.update(SPARK_HOME.joinpath("jars").resolve().as_posix().encode())
+    digest.update(pyspark.__version__.encode())
     jar = cache_dir / "artifacts" / f"retail-jvm-{digest.hexdigest()[:12]}.jar"
     if jar.exists():
         return jar
@@ -66,10 +69,10 @@ def _compiled(cache_dir: Path, driver_jars: tuple[Path, ...]) -> Path:
         )
         if done.returncode != 0:
             raise StackError(f"javac could not compile {SOURCES}:\n{(done.stdout + done.stderr)[-3000:]}")
-        partial = jar.with_suffix(".partial")
+        partial = jar.with_name(f".{jar.name}.{os.getpid()}.partial")  # two processes compiling do not collide
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as out:
             out.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nCreated-By: retail-platform\n\n")
             for path in sorted(classes.rglob("*.class")):
                 out.write(path, path.relative_to(classes).as_posix())
-        partial.rename(jar)
+        partial.replace(jar)
     return jar

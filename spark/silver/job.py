@@ -6,7 +6,7 @@ digests of event id, content and customer; event time; whether they broke a rule
 collect; the driver judges them against ``SilverState`` (``spark.silver.state``: what earlier batches brought, kept as
 digests, bounded by a horizon in ingestion time); the judgement joins back to the rows by lineage and each output is
 written once: silver per entity (behind the pandera gate), one quarantine, the released purchases, one counts file
-and, with a keyspace, Cassandra (query-first tables and per-batch sales partial sums).
+and, with a keyspace, Cassandra (the query-first tables of each entity: a purchase's minute of sales too).
 
 Exactly once: every output is keyed by batch id and replaces itself on a replay, and the batch's state delta is
 persisted before any output. A replayed batch finds its own delta and is judged against the state before it, so it
@@ -60,7 +60,7 @@ class SilverTargets:
     """Where silver goes: the lake's silver, quarantine, released, batch counts and state datasets
     (``retail.lake``), and the Cassandra keyspace of the real-time tables (None: no Cassandra). ``serving``: a
     serving query writes every silver row to Cassandra as it is read, so this path writes only what it alone knows
-    (releases, removals, sales per minute)."""
+    (releases, removals)."""
 
     lake: LakeLayout
     cassandra: CassandraTarget | None = None

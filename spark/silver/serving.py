@@ -112,15 +112,17 @@ def sink_config(
     )
 
 
-def serving_mode(wanted: str, slots: int, kafka_partitions: int) -> tuple[str, str]:
+def serving_mode(wanted: str, slots: int, kafka_partitions: int, spare: int = 1) -> tuple[str, str]:
     """Returns the mode the serving query runs in, given the one ``wanted`` and the application's task ``slots``,
-    and why: real-time mode keeps a task on every Kafka partition, so with fewer slots it runs micro-batches."""
+    and why: real-time mode keeps a task on every Kafka partition for as long as a batch lasts, so it needs that
+    many slots and ``spare`` more for the application's other work (the silver stream); with fewer it runs
+    micro-batches."""
     if wanted == MICRO_BATCH:
         return MICRO_BATCH, "micro-batches, as configured (serving_mode)"
-    if slots < kafka_partitions:
+    if slots < kafka_partitions + spare:
         return MICRO_BATCH, (
-            f"micro-batches: real-time mode needs a task slot per Kafka partition ({kafka_partitions}) and the"
-            f" application has {slots} (start it with spark_session(live=True))"
+            f"micro-batches: real-time mode needs a task slot per Kafka partition ({kafka_partitions}) and"
+            f" {spare} more, and the application has {slots} (start it with spark_session(live=True))"
         )
     return REAL_TIME, f"real-time mode, a task on each of the {kafka_partitions} Kafka partitions"
 
@@ -142,6 +144,7 @@ def start_serving_stream(
     checkpoint: str,
     config: str,
     kafka_partitions: int,
+    spare_slots: int = 1,
     topic_prefix: str = "",
     mode: str = REAL_TIME,
     real_time_batch_s: int = 300,
@@ -149,10 +152,11 @@ def start_serving_stream(
     query_name: str = SERVING_QUERY,
     kafka_options: Mapping[str, str] | None = None,
 ) -> StreamingQuery:
-    """Starts the serving query in ``mode`` (real-time, falling back to micro-batches where it cannot run; see
-    ``serving_mode``); a real-time batch lasts ``real_time_batch_s`` (its offsets are checkpointed at its end)."""
-    slots = task_slots(spark, kafka_partitions) if mode == REAL_TIME else 0
-    mode, why = serving_mode(mode, slots, kafka_partitions)
+    """Starts the serving query in ``mode`` (real-time, falling back to micro-batches where the application lacks
+    the slots for it and ``spare_slots`` more; see ``serving_mode``); a real-time batch lasts ``real_time_batch_s``
+    (its offsets are checkpointed at its end)."""
+    slots = task_slots(spark, kafka_partitions + spare_slots) if mode == REAL_TIME else 0
+    mode, why = serving_mode(mode, slots, kafka_partitions, spare_slots)
     log.warning("serving query %s: %s", query_name, why)
     # One Kafka source per entity topic, so each record is read once (a filter on one source's entity would read
     # every topic once per entity). Real-time mode reads without a per-trigger bound.

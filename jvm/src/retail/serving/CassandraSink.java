@@ -100,7 +100,6 @@ public final class CassandraSink extends ForeachWriter<Row> {
       try {
         JsonNode root = new ObjectMapper().readTree(json);
         Config c = new Config();
-        c.key = json;
         for (JsonNode host : root.get("hosts")) {
           c.contactPoints.add(new InetSocketAddress(host.asText(), root.get("port").asInt()));
         }
@@ -109,6 +108,10 @@ public final class CassandraSink extends ForeachWriter<Row> {
         c.username = text(root, "username");
         c.password = text(root, "password");
         c.caFile = text(root, "ca_file");
+        // One session per cluster and role in an executor JVM, whatever keyspace or table a query writes.
+        c.key = String.join("|", root.get("hosts").toString(), root.get("port").asText(), c.datacenter,
+            String.valueOf(c.username), String.valueOf(c.password == null ? 0 : c.password.hashCode()),
+            String.valueOf(c.caFile));
         c.query = root.get("query").asText();
         c.progressCql = root.get("progress_cql").asText();
         c.batchRows = root.get("batch_rows").asInt();
@@ -139,8 +142,8 @@ public final class CassandraSink extends ForeachWriter<Row> {
   static final class Entity {
     String insert;
     String[] columns, partitionKey;
-    transient PreparedStatement prepared;
-    transient int[] columnIndex, keyIndex;
+    PreparedStatement prepared;
+    int[] columnIndex, keyIndex;
 
     static Entity parse(JsonNode node) {
       Entity e = new Entity();
@@ -171,7 +174,6 @@ public final class CassandraSink extends ForeachWriter<Row> {
               CqlSession.builder()
                   .addContactPoints(c.contactPoints)
                   .withLocalDatacenter(c.datacenter)
-                  .withKeyspace(c.keyspace)
                   .withConfigLoader(loader);
           if (c.username != null) builder = builder.withAuthCredentials(c.username, c.password);
           if (c.caFile != null) builder = builder.withSslContext(sslContext(c.caFile));
@@ -205,7 +207,9 @@ public final class CassandraSink extends ForeachWriter<Row> {
     private final Config config;
     private final long partitionId;
     private final CqlSession session;
+    private final PreparedStatement progress;
     private final Semaphore inFlight;
+    private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
     private final Map<List<Object>, List<Pending>> groups = new HashMap<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final long[] histogram = new long[BUCKETS];
@@ -219,6 +223,7 @@ public final class CassandraSink extends ForeachWriter<Row> {
       this.session = session(config);
       this.inFlight = new Semaphore(config.maxInFlight);
       this.progressSinceMs = System.currentTimeMillis();
+      this.progress = session.prepare(config.progressCql);
       for (List<Entity> tables : config.entities.values()) {
         for (Entity e : tables) e.prepared = session.prepare(e.insert);
       }
@@ -226,7 +231,16 @@ public final class CassandraSink extends ForeachWriter<Row> {
           TIMER.scheduleWithFixedDelay(this::tick, config.flushMs, config.flushMs, TimeUnit.MILLISECONDS);
     }
 
-    synchronized void add(Row row) {
+    void add(Row row) {
+      lock.lock();
+      try {
+        addLocked(row);
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    private void addLocked(Row row) {
       raiseFailure();
       List<Entity> tables = config.entities.get(row.<String>getAs("entity"));
       if (tables == null) throw new IllegalArgumentException("no serving table for entity " + row.getAs("entity"));
@@ -246,7 +260,7 @@ public final class CassandraSink extends ForeachWriter<Row> {
         groups.computeIfAbsent(key, k -> new ArrayList<>()).add(new Pending(entity.prepared.bind(values), counted));
         if (pending++ == 0) oldestPendingMs = System.currentTimeMillis();
       }
-      if (pending >= config.batchRows) flush();
+      if (pending >= config.batchRows) flush(true);
     }
 
     private static void resolve(Entity entity, Row row) {
@@ -265,26 +279,44 @@ public final class CassandraSink extends ForeachWriter<Row> {
       return value;
     }
 
-    private synchronized void tick() {
+    /** The timer's turn: never waits, neither for the lock (the task's thread holds it while it sends) nor for a
+     * request slot, so one busy task never holds up the others' flushes. */
+    private void tick() {
+      if (!lock.tryLock()) return;
       try {
-        if (pending > 0 && System.currentTimeMillis() - oldestPendingMs >= config.flushMs) flush();
+        if (pending > 0 && System.currentTimeMillis() - oldestPendingMs >= config.flushMs) flush(false);
         if (System.currentTimeMillis() - progressSinceMs >= config.progressMs) recordProgress();
       } catch (Throwable e) {
         failure.compareAndSet(null, e);
+      } finally {
+        lock.unlock();
       }
     }
 
-    private void flush() {
-      for (List<Pending> group : groups.values()) {
-        for (int start = 0; start < group.size(); start += config.batchRows) {
-          List<Pending> part = group.subList(start, Math.min(group.size(), start + config.batchRows));
-          send(part);
+    /**
+     * Sends every pending group. {@code wait}: block for a free request slot (the task's thread: back pressure);
+     * without it (the timer, shared by every task of the JVM) whatever finds no free slot stays pending.
+     */
+    private void flush(boolean wait) {
+      java.util.Iterator<List<Pending>> groupsLeft = groups.values().iterator();
+      while (groupsLeft.hasNext()) {
+        List<Pending> group = groupsLeft.next();
+        while (!group.isEmpty()) {
+          List<Pending> part = group.subList(0, Math.min(group.size(), config.batchRows));
+          if (wait) {
+            inFlight.acquireUninterruptibly();
+          } else if (!inFlight.tryAcquire()) {
+            return;
+          }
+          send(new ArrayList<>(part));
+          pending -= part.size();
+          part.clear();
         }
+        groupsLeft.remove();
       }
-      groups.clear();
-      pending = 0;
     }
 
+    /** Sends one unlogged batch (or a lone statement); the caller holds a request slot, which its answer frees. */
     private void send(List<Pending> part) {
       Statement<?> statement;
       if (part.size() == 1) {
@@ -296,7 +328,6 @@ public final class CassandraSink extends ForeachWriter<Row> {
       }
       long[] produced = new long[part.size()];
       for (int i = 0; i < produced.length; i++) produced[i] = part.get(i).producedMs;
-      inFlight.acquireUninterruptibly();
       session
           .executeAsync(statement)
           .whenComplete(
@@ -335,12 +366,10 @@ public final class CassandraSink extends ForeachWriter<Row> {
       }
       if (rows == 0) return;
       // Unique per task and record, newest highest: the table clusters by it, newest first.
-      long batchId = progressSinceMs * 1000 + (partitionId % 100) * 10 + (sequence++ % 10);
+      long batchId = progressSinceMs * 10_000 + (partitionId % 1000) * 10 + (sequence++ % 10);
       session.executeAsync(
-          session
-              .prepare(config.progressCql)
-              .bind(config.query, batchId, (int) rows, quantile(counts, rows, 0.5), quantile(counts, rows, 0.95),
-                  (slowest + 1) / 1000.0));
+          progress.bind(config.query, batchId, (int) rows, quantile(counts, rows, 0.5), quantile(counts, rows, 0.95),
+              (slowest + 1) / 1000.0));
     }
 
     private static double quantile(long[] counts, long rows, double q) {
@@ -356,14 +385,15 @@ public final class CassandraSink extends ForeachWriter<Row> {
      * the epoch again: the writes are idempotent). */
     void close(boolean succeeded) {
       timer.cancel(false);
-      synchronized (this) {
-        if (succeeded) flush();
+      lock.lock();
+      try {
+        if (succeeded) flush(true);
+      } finally {
+        lock.unlock();
       }
       inFlight.acquireUninterruptibly(config.maxInFlight);
       inFlight.release(config.maxInFlight);
-      synchronized (this) {
-        recordProgress();
-      }
+      recordProgress(); // the timer is cancelled and every answer is in: nothing else touches the histogram now
       if (succeeded) raiseFailure();
     }
 

@@ -62,13 +62,14 @@ def test_the_writer_binds_each_tables_columns_then_the_write_timestamp():
     ("wanted", "slots", "mode"),
     [
         (REAL_TIME, 13, REAL_TIME),
-        (REAL_TIME, 9, REAL_TIME),  # exactly a slot per partition
+        (REAL_TIME, 11, REAL_TIME),  # a slot per partition and the two the silver stream takes
+        (REAL_TIME, 10, MICRO_BATCH),  # the silver stream would wait for a slot while a real-time batch lasts
         (REAL_TIME, 8, MICRO_BATCH),  # a partition would wait for a slot forever
         (MICRO_BATCH, 13, MICRO_BATCH),
     ],
 )
-def test_real_time_mode_runs_only_with_a_task_slot_per_kafka_partition(wanted, slots, mode):
-    chosen, why = serving_mode(wanted, slots, kafka_partitions=9)
+def test_real_time_mode_runs_only_with_a_task_slot_per_kafka_partition_and_the_rest_of_the_work(wanted, slots, mode):
+    chosen, why = serving_mode(wanted, slots, kafka_partitions=9, spare=2)
 
     assert chosen == mode
     assert why
