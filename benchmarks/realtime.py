@@ -350,16 +350,22 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """Returns the CPU seconds (user + system) the processes have used, from /proc."""
-    total = 0
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """Returns the CPU seconds (user + system) each living process of ``pids`` has used, from /proc."""
+    used = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """Returns the CPU seconds used between two readings: by the processes alive at both, and all of those started
+    since (what a process that ended meanwhile used since the first reading is not known, and not counted)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def live_pair_pids(spark) -> list[int]:
@@ -374,10 +380,10 @@ def live_pair_pids(spark) -> list[int]:
     return pids
 
 
-def cpu_by_process(spark, settings: Settings) -> dict[str, float]:
+def cpu_by_process(spark, settings: Settings) -> dict[str, dict[int, float]]:
     """Returns the CPU seconds used so far by the live pair, by each stack service with the processes below it (the
     Spark worker's: other applications' executors; the Prefect worker's: its flow runs, the demo's stream among
-    them) and by this process's finished children (the producer shards)."""
+    them), per process, and by this process's finished children (the producer shards, as pid 0)."""
     from retail.stack import Stack
 
     pair = live_pair_pids(spark)
@@ -386,16 +392,15 @@ def cpu_by_process(spark, settings: Settings) -> dict[str, float]:
         if service.pid:
             used[service.name] = cpu_seconds([p for p in process_tree(service.pid) if p not in seen])
     fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-    used["producers"] = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    used["producers"] = {0: (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")}
     return used
 
 
 def cores_used(spark, seconds: float) -> float:
-    """Returns the cores the live pair used on average over ``seconds`` (executors' Python workers counted as they
-    come and go)."""
+    """Returns the cores the live pair used on average over ``seconds``."""
     before, began = cpu_seconds(live_pair_pids(spark)), time.monotonic()
     time.sleep(seconds)
-    return (cpu_seconds(live_pair_pids(spark)) - before) / (time.monotonic() - began)
+    return cpu_between(before, cpu_seconds(live_pair_pids(spark))) / (time.monotonic() - began)
 
 
 class LiveView:
@@ -552,16 +557,23 @@ def main() -> None:
                     "batch_s": quantiles(durations),
                     "serving_profile_ms": profile(in_window(serving, window[0])),
                     "silver_profile_ms": profile(in_window(silver, window[0])),
-                    "cores_by_process": {
-                        k: round((cpu_after.get(k, v) - v) / (offered["ended"] - offered["began"]), 2)
-                        for k, v in sorted(cpu_before.items(), key=lambda kv: kv[1] - cpu_after.get(kv[0], kv[1]))
-                    },
+                    "cores_by_process": dict(
+                        sorted(
+                            (
+                                (k, round(cpu_between(v, cpu_after.get(k, {})) / (window[1] - window[0]), 2))
+                                for k, v in cpu_before.items()
+                            ),
+                            key=lambda kv: -kv[1],
+                        )
+                    ),
                 }
             )
             print(json.dumps(phases[-1]))
         jobs, job_seconds = silver_jobs(spark, str(silver.id))
         rss = stack_rss_mib(base)
-        # The live pair's own CPU: quiet, then a live shop's 20 events/s (producers are not the live pair's).
+        # The live pair's own CPU: quiet, then a live shop's 20 events/s (producers are not the live pair's, nor is
+        # the view's refresh: it stops first).
+        view.stop.set()
         cpu["idle"] = cores_used(spark, args.idle_seconds)
         shop = threading.Thread(
             target=offer, args=(base, 20, args.idle_seconds + 10, 1, (len(rates) + 1, len(rates) + 2), lambda: None)
