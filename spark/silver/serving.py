@@ -5,8 +5,9 @@ The rows are shaped here, in Spark SQL from the contracts (``servable``: the sam
 applies), and written on the JVM by ``retail.serving.CassandraSink`` (``jvm/``), a ``ForeachWriter`` on the
 Cassandra Java driver: prepared statements, unlogged batches per partition key, asynchronous with back pressure.
 No row crosses into Python. In Spark's real-time mode each Kafka partition has a task that stays on it and writes a
-record within milliseconds of reading it; where real-time mode cannot run (fewer task slots than Kafka partitions),
-the same writer runs in micro-batches, and the query says so in its log.
+record as soon as it reads it (no batch boundary in between); where real-time mode cannot run (fewer task slots than
+the Kafka partitions and the silver stream beside them need), the same writer runs in micro-batches, and the query
+says so in its log.
 
 It keeps no state and judges nothing across records: a duplicate is written again at the same inverted timestamp
 (a no-op), a conflicting re-send loses to the first occurrence by timestamp, and what only the silver path can know
@@ -39,7 +40,6 @@ from spark.bronze.job import kafka_source
 from spark.bronze.transforms import kafka_to_bronze
 from spark.silver.transforms import parse_payload, serving_columns, typed, violations
 
-SINK = "retail.serving.CassandraSink"
 REAL_TIME, MICRO_BATCH = "real-time", "micro-batch"
 log = logging.getLogger("retail.serving")
 
@@ -78,9 +78,8 @@ def sink_config(
     progress_s: float = 5.0,
 ) -> str:
     """Returns the sink's configuration (JSON): where it writes, each entity's tables (insert, bound columns and
-    partition key of each), and its
-    limits (rows per unlogged batch, requests in flight per task, the longest a row waits to be sent, how often a
-    task records its freshness)."""
+    partition key of each), and its limits (rows per unlogged batch, requests in flight per task, the longest a row
+    waits to be sent, how often a task records its freshness)."""
     keyspace = cassandra.keyspace
     return json.dumps(
         {
