@@ -39,11 +39,12 @@ class Finding:
 
 
 def diagnose(settings: Settings, stack: Stack | None = None) -> list[Finding]:
-    """Returns one finding per check: Java, disk, memory, artifacts, then every service of ``stack`` (default: the
-    settings' stack): running and healthy, or stopped with its ports free."""
+    """Returns one finding per check: Java, javac, disk, memory, artifacts, then every service of ``stack`` (default:
+    the settings' stack): running and healthy, or stopped with its ports free."""
     stack = stack or Stack(settings)
     return [
         _java(),
+        _javac(),
         _disk(settings.stack.home),
         _memory(),
         *_artifacts(settings),
@@ -58,6 +59,17 @@ def _java() -> Finding:
     except StackError as error:
         return Finding("java", Verdict.FAIL, str(error).split(":")[0], str(error))
     return Finding("java", Verdict.OK, "Java 17+ on PATH")
+
+
+def _javac() -> Finding:
+    if shutil.which("javac") is None:
+        return Finding(
+            "javac",
+            Verdict.FAIL,
+            "no javac on PATH: the fresh path's Cassandra writer (jvm/) is compiled with it once",
+            "apt-get install openjdk-17-jdk-headless (./run installs it when run as root)",
+        )
+    return Finding("javac", Verdict.OK, "javac on PATH (compiles jvm/ once)")
 
 
 def _disk(home: Path) -> Finding:

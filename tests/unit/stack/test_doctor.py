@@ -37,3 +37,13 @@ def test_a_stopped_service_warns_and_a_running_one_is_ok(settings):
     assert findings["service idle"].verdict is Verdict.WARN
     assert "stack up" in findings["service idle"].fix
     assert findings["java"].verdict is Verdict.OK  # this machine runs the stack
+    assert findings["javac"].verdict is Verdict.OK  # and compiles the fresh path's writer
+
+
+def test_a_machine_without_javac_is_told_how_to_get_it(settings, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    (finding,) = [f for f in diagnose(settings, Stack(settings, [])) if f.check == "javac"]
+
+    assert finding.verdict is Verdict.FAIL
+    assert "openjdk-17-jdk-headless" in finding.fix
