@@ -12,6 +12,15 @@ import pyarrow.parquet as pq
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 
+ROWS_PER_FILE = 20_000  # rows one task writes into a partition folder before another task (and file) helps
+
+
+def file_partitions(rows: int, slots: int) -> int:
+    """Returns how many Spark partitions ``rows`` rows take on their way to Parquet: one per ``ROWS_PER_FILE``, at
+    least one and at most ``slots``. Each is a task in every job over them (a task ships the job's whole plan, a
+    large one for silver's rules) and a file in each partition folder it writes: a small batch in one."""
+    return max(1, min(slots, -(-rows // ROWS_PER_FILE)))
+
 
 def replace_partitions(frame: DataFrame, root: str, partitions: tuple[str, ...]) -> None:
     """Writes ``frame`` as Parquet under ``root`` partitioned by ``partitions``, replacing exactly the partitions it

@@ -21,6 +21,7 @@ from spark.bronze.csv_header import RFC4180, CsvDialect
 from spark.bronze.job import CsvIngestReport, kafka_source, land_csv, write_batch
 from spark.bronze.transforms import kafka_to_bronze
 from spark.concurrent import run_all
+from spark.hdfs import file_partitions
 from spark.silver.job import SilverTargets, process_batch, recorded_counts
 from spark.silver.transforms import csv_records
 
@@ -45,16 +46,19 @@ def start_kafka_stream(
     def land(batch: DataFrame, batch_id: int) -> None:
         spark.sparkContext.setLocalProperty("spark.scheduler.pool", query_name)  # fair beside a serving query
         key = batch_key(spark, batch_id)
-        # One pass: the micro-batch is read from Kafka once and feeds bronze and, when asked, silver.
-        batch = batch.persist()
+        # One pass: the micro-batch is read from Kafka once (its size counted as it is cached) and feeds bronze and,
+        # when asked, silver, in as few partitions as its size needs.
+        cached = batch.persist()
         try:
+            parts = file_partitions(cached.count(), spark.sparkContext.defaultParallelism)
+            batch = cached.coalesce(parts)
             outputs = {f"bronze batch {key}": partial(write_batch, batch, key, bronze_root)}
             if silver is not None:
                 keyed = batch.withColumn("batch_id", F.lit(key))
-                outputs[f"silver batch {key}"] = partial(process_batch, spark, keyed, key, silver)
+                outputs[f"silver batch {key}"] = partial(process_batch, spark, keyed, key, silver, partitions=parts)
             run_all(outputs)  # bronze and silver side by side: neither reads the other
         finally:
-            batch.unpersist()
+            cached.unpersist()
 
     writer = (
         kafka_to_bronze(reader, topic_prefix)

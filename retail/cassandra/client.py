@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import ssl
 from dataclasses import dataclass, field
 
@@ -55,9 +56,12 @@ _SESSIONS: dict[CassandraTarget, object] = {}
 
 def session_for(target: CassandraTarget):
     """Returns this process's session on ``target``'s keyspace, connecting once: a Python worker of a Spark
-    executor keeps it across tasks and batches (a new cluster connection costs ~0.5 s)."""
+    executor keeps it across tasks and batches (a new cluster connection costs ~0.5 s), a driver across batches
+    (shut down when the interpreter exits)."""
     session = _SESSIONS.get(target)
     if session is None or session.is_shutdown:
+        if not _SESSIONS:
+            atexit.register(close_sessions)  # once per process: the call is idempotent
         session = _SESSIONS[target] = target.connect().connect(target.keyspace)
     return session
 

@@ -51,6 +51,7 @@ from spark.silver.transforms import LINEAGE, clean, parse_payload, serving_colum
 ROW_KEY = ("topic", "partition", "offset")  # where a row came from: unique over bronze
 SNAPSHOT_EVERY = 200  # deltas between two snapshots of the whole state
 SNAPSHOT = "snapshot"
+DRIVER_WRITES = 2_000  # Cassandra writes of a batch the driver sends itself; more go from the executors
 
 __all__ = ["COUNTS", "OUTCOMES", "RETRIED_REASON", "SilverTargets", "SilverWriter", "process_batch"]
 
@@ -166,39 +167,44 @@ class SilverWriter:
         self.lease = Lease(self.lake, targets.state_root)  # one writer of this silver at a time
 
     def process(
-        self, bronze: DataFrame, batch_id: str, entities: tuple[str, ...] = tuple(CONTRACTS)
+        self,
+        bronze: DataFrame,
+        batch_id: str,
+        entities: tuple[str, ...] = tuple(CONTRACTS),
+        partitions: int | None = None,
     ) -> dict[str, dict[str, int]]:
         """Routes every entity of one bronze batch; records and returns the counts by entity. bronze_in + released
         = silver + quarantined + duplicate for every entity, or the batch fails loudly. A batch of customers also
-        releases the purchases that were waiting for them."""
+        releases the purchases that were waiting for them. ``partitions``: how many the batch's rows take
+        (``spark.hdfs.file_partitions`` of its size; default: the application's task slots)."""
         wanted = tuple(
             c.entity
             for c in (CUSTOMERS, PURCHASES, CLICKSTREAM)
             if c.entity in entities or (c is PURCHASES and CUSTOMERS.entity in entities)
         )
         with self.lease.held(f"silver batch {batch_id}") as holding:
-            return self._process(bronze, batch_id, wanted, holding)
+            return self._process(bronze, batch_id, wanted, holding, partitions)
 
     def _process(
-        self, bronze: DataFrame, batch_id: str, wanted: tuple[str, ...], holding: Holding
+        self, bronze: DataFrame, batch_id: str, wanted: tuple[str, ...], holding: Holding, partitions: int | None
     ) -> dict[str, dict[str, int]]:
         own, seen = self._sync(batch_id)
-        # As many partitions as task slots: every later job (each output's write) runs that many tasks, not one per
-        # Kafka partition and entity, and writes that many files per partition folder.
-        checked = (
-            reduce(
-                lambda a, b: a.unionByName(b, allowMissingColumns=True),
-                (_keyed(bronze, CONTRACTS[e], retried=False) for e in wanted),
-            )
-            .coalesce(self.spark.sparkContext.defaultParallelism)
-            .persist()
+        # As few partitions as the batch's size needs (``partitions``), not one per Kafka partition and entity: each
+        # is a task in every job of the batch and a file in every partition folder of its outputs. Cached: the keys'
+        # job parses the batch once and every output reads it back.
+        parts = partitions or self.spark.sparkContext.defaultParallelism
+        checked = reduce(
+            lambda a, b: a.unionByName(b, allowMissingColumns=True),
+            (_keyed(bronze, CONTRACTS[e], retried=False) for e in wanted),
         )
+        checked = checked.coalesce(parts).persist()
         try:
             judgement = judge(_keys_of(checked), self.state, wanted)
             retried = judgement.rows[judgement.rows["retried"]]
             rows = checked
             if not retried.empty:
-                rows = rows.unionByName(self._waiting_rows(retried, batch_id), allowMissingColumns=True)
+                waiting = self._waiting_rows(retried, batch_id)
+                rows = rows.unionByName(waiting, allowMissingColumns=True).coalesce(parts)
             if own is None:  # the batch's commit: its decisions become the state later batches are judged on
                 holding.check()
                 self._check_state_unchanged(seen)
@@ -292,11 +298,12 @@ class SilverWriter:
             decisions.astype({"partition": "int32", "offset": "int64"}),
             "topic string, partition int, offset long, retried boolean, reason string, outcome string, "
             "is_late boolean, write int",
-        )
+        ).coalesce(1)  # broadcast to each output's join by a job of one task, not one per task slot
+        # Not cached: each output is one job that reads the cached rows and joins the decisions itself (caching the
+        # join would cost each output a second job, the cache's materialisation, for a join that costs less).
         judged = rows.join(F.broadcast(decided), on=[*ROW_KEY, "retried"], how="inner").withColumn(
             "reasons", F.when(F.col("reason").isNotNull(), F.array("reason")).otherwise(F.col("violations"))
         )
-        judged = judged.persist()
         counts = judgement.counts
         written = _Written(entities)  # the rows each write actually wrote, counted as Spark writes them
         outputs = {}  # independent of each other: written side by side, the counts after all of them
@@ -320,30 +327,31 @@ class SilverWriter:
             outputs[RELEASED.name] = partial(self.targets.write, written.observe(released, "released"), RELEASED)
         if self.targets.cassandra is not None:
             outputs |= self._cassandra_outputs(judged, decisions, counts, entities)
-        try:
-            run_all({f"silver batch {batch_id}: {name}": task for name, task in outputs.items()})
-            written.reconcile(counts, batch_id)
-            holding.check()
-            self._write_counts(counts, batch_id)
-        finally:
-            judged.unpersist()
+        run_all({f"silver batch {batch_id}: {name}": task for name, task in outputs.items()})
+        written.reconcile(counts, batch_id)
+        holding.check()
+        self._write_counts(counts, batch_id)
 
     def _cassandra_outputs(self, judged: DataFrame, decisions: pd.DataFrame, counts, entities: tuple[str, ...]) -> dict:
         """Returns the write of what Cassandra must hold of this batch: its silver rows (unless a serving query
         writes them), the purchases it released and removals of rows the serving query wrote that silver rejects,
-        in one job (none when the batch's judgement has nothing of these, as most batches beside a serving query).
-        Each row goes to every table of its entity (a purchase to its minute's sales too)."""
+        in one job (none when the batch's judgement has nothing of these). Each row goes to every table of its
+        entity (a purchase to its minute's sales too). Beside a serving query these are a few rows per batch: they
+        come to the driver, which writes them itself (no task, no Python worker); more go from the executors."""
         marked = judged.where(F.col("write").isNotNull())
         frames = [
             serving_columns(marked.where(F.col("entity") == entity), CONTRACTS[entity], keep=("write",))
             for entity in entities
             if counts[entity]["silver"] or counts[entity]["quarantined"]
         ]
-        outputs = {}
-        if frames and decisions["write"].notna().any():
-            wide = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
-            outputs["cassandra"] = partial(wide.foreachPartition, partial(write_events, target=self.targets.cassandra))
-        return outputs
+        writes = int(decisions["write"].notna().sum())
+        if not frames or not writes:
+            return {}
+        wide = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+        write = partial(write_events, target=self.targets.cassandra)
+        if writes <= DRIVER_WRITES:
+            return {"cassandra": lambda: write(wide.toArrow().to_pylist())}
+        return {"cassandra": partial(wide.foreachPartition, write)}
 
     def _write_counts(self, counts: dict[str, dict[str, int]], batch_id: str) -> None:
         """Writes one counts file per entity of the batch (the batch's last output: its presence means done)."""
@@ -376,9 +384,11 @@ def process_batch(
     batch_id: str,
     targets: SilverTargets,
     entities: tuple[str, ...] = tuple(CONTRACTS),
+    partitions: int | None = None,
 ) -> dict[str, dict[str, int]]:
-    """Routes one bronze batch through this process's silver job for ``targets``; returns its counts by entity."""
-    return silver_writer(spark, targets).process(bronze, batch_id, entities)
+    """Routes one bronze batch through this process's silver job for ``targets``; returns its counts by entity
+    (``partitions``: see ``SilverWriter.process``)."""
+    return silver_writer(spark, targets).process(bronze, batch_id, entities, partitions)
 
 
 def outstanding_quarantine(spark: SparkSession, targets: SilverTargets) -> DataFrame:

@@ -12,8 +12,8 @@ import pytest
 
 import spark.silver.job as silver_job
 from retail.generator import GeneratorConfig, generate
-from retail.lake import LakeLayout
-from spark.hdfs import Lake
+from retail.lake import QUARANTINE, LakeLayout
+from spark.hdfs import Lake, file_partitions
 from spark.silver.job import SilverTargets, SilverWriter, recorded_counts
 from spark.silver.lease import Lease, LeaseLostError
 
@@ -120,3 +120,22 @@ def test_a_batch_whose_outputs_lost_rows_fails_before_it_is_marked_done(spark, t
         fenced_job(spark, targets).process(bronze(spark, 3, 400, "c"), "c")
 
     assert recorded_counts(spark, targets, "c") == {}
+
+
+@pytest.mark.parametrize(("rows", "slots", "partitions"), [(0, 13, 1), (600, 13, 1), (20_001, 13, 2), (10**7, 13, 13)])
+def test_a_batch_takes_one_partition_per_rows_per_file_within_the_slots(rows, slots, partitions):
+    assert file_partitions(rows, slots) == partitions
+
+
+def test_a_batch_sized_to_one_partition_writes_one_file_per_partition_folder(spark, targets):
+    """Each task of an output writes a file into every partition folder it has rows of: a small batch sized to one
+    partition leaves one file per folder, however many partitions its source came in."""
+    batch = bronze(spark, 4, 600, "d").repartition(5)
+    counts = fenced_job(spark, targets).process(batch, "d", partitions=1)
+
+    lake = Lake(spark)
+    folders = [f for e in counts for f in lake.glob(f"{targets.silver(e)}/*=*/batch_id=d")]
+    folders += lake.glob(f"{targets.lake.path(QUARANTINE)}/entity=*/batch_id=d")
+    assert folders  # silver of every entity and the quarantine wrote something
+    for folder in folders:
+        assert len([n for n in lake.names(folder) if n.endswith(".parquet")]) == 1, folder
