@@ -223,8 +223,9 @@ def silver_jobs(spark, query_id: str) -> tuple[list[int], dict[str, float]]:
     seconds: dict[tuple[str, str], float] = {}
     for job in jobs:
         description = job.get("description") or ""
-        if query_id in description and "batch = " in description:  # the stream's own jobs
-            batch, output = description.split("batch = ")[1].split()[0], "stream"
+        if query_id in description and "batch = " in description:  # the stream's own jobs (the batch counted)
+            number = description.split("batch = ")[1].split()[0]
+            batch, output = f"{query_id[:8]}-{number}", "stream"  # the batch's name in its outputs' jobs
         elif description.startswith(("bronze batch ", "silver batch ")):  # the outputs' (spark.concurrent)
             layer, _, rest = description.split(" ", 2)
             batch, _, name = rest.partition(": ")

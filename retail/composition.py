@@ -116,10 +116,14 @@ def start_stream(
 
 def start_serving(spark: SparkSession, settings: Settings, max_offsets: int | None = BATCH_RECORDS) -> StreamingQuery:
     """Starts the serving query (the fresh path): every record that passes the row rules into Cassandra as soon as
-    it is read, in ``settings.serving_mode`` where the session has the slots for it (``spark_session(live=True)``)."""
+    it is read, in ``settings.serving_mode`` where the session has the slots for it (``spark_session(live=True)``).
+    Creates the entity topics that do not exist yet: a stream may start before the first event is sent, and a
+    real-time query keeps a task on each partition of topics that must exist."""
     from retail.cassandra import CassandraTarget, ensure_schema
+    from retail.kafka import ensure_topics
     from spark.silver.serving import sink_config, start_serving_stream
 
+    ensure_topics(settings)
     cassandra = CassandraTarget.from_settings(settings)
     ensure_schema(cassandra, settings.cassandra_replication)
     return start_serving_stream(
