@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pyspark.sql import SparkSession
 
 # The driver's and the executors' JIT compiles with C1 only. A micro-batch plans and compiles new code in short bursts
-# (the driver ~20 Spark jobs per silver batch) and a flow run's Spark lives minutes, so C2's costly recompilation
+# (the driver ~8 Spark jobs per silver batch) and a flow run's Spark lives minutes, so C2's costly recompilation
 # rarely pays back on two shared cores. Measured (benchmarks/silver_batches.py, 20,000-event batches): a fresh
 # application's first batch 0.82x the tiered JIT's time, later batches 1.11x, on 0.6x the driver's CPU.
 JIT_OPTIONS = "-XX:TieredStopAtLevel=1"
