@@ -95,6 +95,10 @@ class StackSettings(BaseModel):
     """Ports, heaps and folders of the native local stack (``RETAIL_STACK__<NAME>``)."""
 
     host: str = "127.0.0.1"
+    runtime: Literal["native", "docker"] = Field(
+        default="native",
+        description="how the JVM services run: processes of this machine's Java, or containers of the project's images",
+    )
     home: Path = Field(default=Path.home() / ".local/share/retail-platform/stack", description="data, logs, pids")
     cache_dir: Path = Field(default=Path.home() / ".cache/retail-platform", description="downloaded artifacts")
 

@@ -1,5 +1,6 @@
-"""Bring the native stack up, take it down, report on it. Only processes recorded in the stack's pid files are
-ever stopped."""
+"""Bring the stack up, take it down, report on it: its services run as processes of this machine, or (the docker
+runtime) its JVM services as containers of the project's images. Only processes recorded in the stack's pid files
+are ever stopped."""
 
 from __future__ import annotations
 
@@ -63,6 +64,21 @@ class Stack:
         self.settings = settings
         self.layout = Layout(settings.stack.home)
         self._services = services
+        self._containers = None  # the docker runtime, made on first use
+
+    def containers(self, svc: Service):
+        """Returns the docker runtime when ``svc`` runs in a container under the settings' runtime, else None."""
+        if svc.image is None or self.settings.stack.runtime != "docker":
+            return None
+        if self._containers is None:
+            from retail.containers.runtime import ContainerRuntime  # the docker SDK only where containers run
+
+            self._containers = ContainerRuntime(self.settings)
+        return self._containers
+
+    def _fingerprint(self, svc: Service) -> str:
+        runtime = self.containers(svc)
+        return runtime.fingerprint(svc) if runtime else svc.fingerprint
 
     @property
     def services(self) -> list[Service]:
@@ -95,7 +111,7 @@ class Stack:
         procs = {svc.name: self.process(svc.name) for svc in self.services}
         for svc in self.services:
             pid_file = PidFile(self.layout.pid(svc.name))
-            if procs[svc.name] is not None and pid_file.fingerprint() != svc.fingerprint:
+            if procs[svc.name] is not None and pid_file.fingerprint() != self._fingerprint(svc):
                 report(f"{svc.name} runs with an older configuration; restarting it")
                 stop(procs[svc.name], signals=svc.stop_signals)
                 pid_file.path.unlink(missing_ok=True)
@@ -147,6 +163,8 @@ class Stack:
                 report(f"{svc.name}: could not tidy up before stopping ({err})")
             stop(proc, signals=svc.stop_signals)
             PidFile(self.layout.pid(svc.name)).path.unlink(missing_ok=True)
+            if runtime := self.containers(svc):
+                runtime.remove(svc)
             stopped.append(svc.name)
             report(f"stopped {svc.name} (pid {proc.pid})")
 
@@ -191,8 +209,12 @@ class Stack:
             folder.mkdir(parents=True, exist_ok=True)
         if news := svc.prepare():
             report(f"{svc.name}: {news}")
-        proc = spawn(svc.command, env=svc.env, log=self.layout.log(svc.name), cwd=self.layout.data(svc.name))
-        PidFile(self.layout.pid(svc.name)).write(proc, svc.fingerprint)
+        log, cwd = self.layout.log(svc.name), self.layout.data(svc.name)
+        if runtime := self.containers(svc):
+            proc = runtime.start(svc, log, cwd)
+        else:
+            proc = spawn(svc.command, env=svc.env, log=log, cwd=cwd)
+        PidFile(self.layout.pid(svc.name)).write(proc, self._fingerprint(svc))
         return proc
 
     def _check_alive(self, svc: Service, proc: psutil.Process) -> None:

@@ -111,6 +111,10 @@ class Service:
     prepare: Callable[[], str | None] = lambda: None
     before_stop: Callable[[], None] = lambda: None  # while the services it needs still run
     stop_signals: int = 1
+    # Under the docker runtime: the project image that runs it (infra/images), and folders of this machine it sees
+    # at the same paths, read-only, besides the stack home.
+    image: str | None = None
+    mounts: tuple[Path, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -249,6 +253,7 @@ def _kafka(ctx: _Context) -> Service:
         healthy=partial(health.kafka, ctx.endpoints.kafka_bootstrap_servers),
         artifacts=(lib,),
         prepare=prepare,
+        image="kafka",
     )
 
 
@@ -281,6 +286,7 @@ def _namenode(ctx: _Context) -> Service:
         healthy=partial(health.namenode, ctx.namenode_http),
         artifacts=(ctx.lib("hadoop"),),
         prepare=prepare,
+        image="hadoop",
     )
 
 
@@ -297,6 +303,7 @@ def _datanode(ctx: _Context) -> Service:
         healthy=partial(health.datanode, ctx.namenode_http),
         requires=("namenode",),
         artifacts=(ctx.lib("hadoop"),),
+        image="hadoop",
     )
 
 
@@ -332,6 +339,7 @@ def _cassandra(ctx: _Context) -> Service:
         healthy=partial(health.cassandra, ctx.host, s.cassandra_port),
         artifacts=(lib,),
         prepare=partial(render, CONF_TEMPLATES / "cassandra", conf, values),
+        image="cassandra",
     )
 
 
@@ -350,6 +358,7 @@ def _spark_master(ctx: _Context) -> Service:
         ),
         env={"SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": ctx.host},
         healthy=partial(health.spark_master, ctx.master_ui),
+        image="spark",
     )
 
 
@@ -378,6 +387,9 @@ def _spark_worker(ctx: _Context) -> Service:
         },
         healthy=partial(health.spark_worker, ctx.master_ui),
         requires=("spark-master",),
+        image="spark",
+        # Its executors run the driver's Python (PYSPARK_PYTHON) and import this project from it.
+        mounts=tuple(dict.fromkeys((REPO_ROOT, Path(sys.prefix), Path(sys.base_prefix)))),
     )
 
 

@@ -1,8 +1,9 @@
 """The one place that knows how integration tests get their services.
 
-``RETAIL_TEST_STACK`` chooses: ``external`` (endpoints from RETAIL_* variables, nothing started), ``docker``
-(testcontainers runs infra/compose), ``native`` (the local stack, started here if it is not running and stopped at
-the end if it was started here), or ``auto`` (the default: docker when an engine answers, else native).
+``RETAIL_TEST_STACK`` chooses: ``external`` (endpoints from RETAIL_* variables, nothing started), ``native`` (the
+local stack, started here if it is not running and stopped at the end if it was started here), ``docker`` (the same,
+its JVM services as containers of the project's images: ``RETAIL_STACK__RUNTIME=docker``), or ``auto`` (the
+default: docker when an engine answers and the images are there or build, else native).
 
 Every wait on progress has a deadline of ``deadline(seconds)``: a generous time measured here, times
 ``RETAIL_TEST_DEADLINE_FACTOR`` (default 1; raise it on a slower or busier machine instead of editing numbers).
@@ -35,7 +36,7 @@ from retail.generator import GeneratorConfig, generate
 from retail.kafka import ensure_topics, produce
 from retail.lake import BRONZE_ONLY_QUERY, STREAM_QUERY
 from retail.settings import REPO_ROOT, Settings
-from retail.stack import Stack
+from retail.stack import Stack, StackError
 from retail.stack.services import build_services
 from spark.hdfs import Lake
 
@@ -70,28 +71,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.timeout(scaled(float(backstop))))
 
 
-def docker_engine_answers() -> bool:
+def choose_provider(settings: Settings) -> str:
+    """Returns ``docker`` when an engine answers and the project's images are there or build, else ``native``."""
+    from retail.containers.engine import find_engine
+    from retail.containers.images import build_images
+
+    engine = find_engine(settings)
+    if engine is None:
+        return "native"
     try:
-        import docker
-
-        docker.from_env(timeout=3).ping()
-    except Exception:  # noqa: BLE001 - DockerException, a refused socket or a missing client all mean "no engine"
-        return False
-    return True
-
-
-def _docker_stack() -> Iterator[Settings]:
-    from testcontainers.compose import DockerCompose
-
-    compose_dir = REPO_ROOT / "infra/compose"
-    env = dict(
-        line.split("=", 1)
-        for line in (compose_dir / "retail.env").read_text().splitlines()
-        if line and not line.startswith("#")
-    )
-    with DockerCompose(str(compose_dir), compose_file_name="docker-compose.yml", wait=True):
-        os.environ.update(env)
-        yield Settings()
+        build_images(engine, settings, report=lambda msg: print(f"[images] {msg}"))
+    except StackError as err:
+        warnings.warn(f"the project's images do not build here; the tests run on the native stack: {err}", stacklevel=1)
+        return "native"
+    return "docker"
 
 
 # The services this session started itself (all of them under docker): faults may be injected only into these, the
@@ -108,13 +101,12 @@ def stack_settings() -> Iterator[Settings]:
     os.environ.setdefault("RETAIL_SPARK_CORES", "2")
     provider = os.environ.get("RETAIL_TEST_STACK", "auto")
     if provider == "auto":
-        provider = "docker" if docker_engine_answers() else "native"
+        provider = choose_provider(Settings())
+    if provider == "docker":  # the stack's JVM services as containers (subprocesses and flow runs inherit it)
+        os.environ["RETAIL_STACK__RUNTIME"] = "docker"
     if provider == "external":
         yield Settings()
-    elif provider == "docker":
-        STARTED_HERE.update({"kafka", "cassandra", "namenode", "datanode", "spark-master", "spark-worker"})
-        yield from _docker_stack()
-    elif provider == "native":
+    elif provider in ("native", "docker"):
         settings = Settings()
         stack = Stack(settings)
         started = stack.up(report=lambda msg: print(f"[stack] {msg}"))

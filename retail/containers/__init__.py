@@ -1,0 +1,1 @@
+"""The container path: the Docker engine it runs on and the images the project builds for it."""
