@@ -3,6 +3,7 @@ Read-only: it starts, stops and downloads nothing."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from enum import StrEnum
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import psutil
 
+from retail.containers.engine import find_engine
 from retail.settings import Settings
 from retail.stack import Stack, StackError
 from retail.stack.artifacts import load_groups
@@ -49,6 +51,7 @@ def diagnose(settings: Settings, stack: Stack | None = None) -> list[Finding]:
         _memory(),
         *_artifacts(settings),
         _superset_env(settings),
+        _engine(settings),
         *_services(stack),
     ]
 
@@ -123,6 +126,25 @@ def _superset_env(settings: Settings) -> Finding:
             "`./run setup` creates it from dashboards/requirements.lock",
         )
     return Finding("superset env", Verdict.OK, f"Superset's own environment at {venv}")
+
+
+def _engine(settings: Settings) -> Finding:
+    engine = find_engine(settings)
+    if engine is not None:
+        return Finding("docker engine", Verdict.OK, engine.describe())
+    docker_runtime = settings.stack.runtime == "docker"
+    can_start = shutil.which("dockerd") is not None or (os.geteuid() == 0 and shutil.which("apt-get") is not None)
+    detail = "no Docker engine answers (DOCKER_HOST or /var/run/docker.sock), and the project's own is not running"
+    if can_start:
+        fix = "`./run engine up` starts the project's own (the docker runtime and the container tests do it themselves)"
+        return Finding("docker engine", Verdict.WARN if docker_runtime else Verdict.OK, detail, fix)
+    return Finding(
+        "docker engine",
+        Verdict.FAIL if docker_runtime else Verdict.WARN,
+        f"{detail}; dockerd is not installed",
+        "start your engine, or install Debian's docker.io (run as root, ./run installs it); only the docker runtime "
+        "(RETAIL_STACK__RUNTIME=docker) and the container tests need one",
+    )
 
 
 def _services(stack: Stack) -> list[Finding]:

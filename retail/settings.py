@@ -250,7 +250,6 @@ class Settings(BaseSettings):
         if missing:
             raise ValueError(
                 f"profile {self.profile.value!r} takes no endpoint or secret defaults; set {', '.join(missing)}"
-                " (see infra/compose/retail.env for the Docker values)"
             )
         return self
 

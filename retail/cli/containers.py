@@ -35,9 +35,12 @@ def engine_down() -> None:
 
 @engine_app.command("status")
 def engine_status() -> None:
-    """Say which engine the container path would use."""
+    """Say which engine the container path would use (exit 1 when none answers)."""
     engine = find_engine(load_settings())
-    console.print(engine.describe() if engine else "no Docker engine answers (`retail engine up` starts one)")
+    if engine is None:
+        console.print("no Docker engine answers (`retail engine up` starts one)")
+        raise typer.Exit(1)
+    console.print(engine.describe())
 
 
 def images(

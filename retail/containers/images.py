@@ -228,9 +228,8 @@ def _install_mmdebstrap(report: Callable[[str], None]) -> str:
         )
     report("installing mmdebstrap with apt-get (it builds the base image from Debian's mirror)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    result = subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "mmdebstrap"], env=env, capture_output=True, text=True, check=False
-    )
+    command = "apt-get update -qq && apt-get install -y -qq mmdebstrap"
+    result = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0 or (path := shutil.which("mmdebstrap")) is None:
         raise StackError(f"could not install mmdebstrap:\n{(result.stdout + result.stderr)[-2000:]}")
     return path

@@ -16,10 +16,11 @@ import os
 import time
 from collections.abc import Callable
 from functools import cached_property
+from http import HTTPStatus
 from pathlib import Path
 
 import psutil
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
 
 from retail.containers.engine import Engine, ensure_engine
 from retail.containers.images import build_images
@@ -31,6 +32,7 @@ from retail.stack.services import Service
 
 IMAGE_LIB, IMAGE_SPARK_HOME = "/opt/retail/lib", "/opt/spark"  # where infra/images put the jars
 START_TIMEOUT_S = 120.0
+REMOVE_TIMEOUT_S = 60.0
 
 
 class ContainerRuntime:
@@ -105,11 +107,34 @@ class ContainerRuntime:
         raise StackError(f"the {svc.name} container did not start; its log ({log}) ends:\n{log_tail(log)}")
 
     def remove(self, svc: Service) -> None:
-        """Removes the service's container if one is left (stopped ones go by themselves: they run with --rm)."""
+        """Removes the service's container if one is left and waits until it is gone (a stopped one goes by itself:
+        it runs with --rm, and Docker may be removing it already)."""
         client = self.engine.client()
+        deadline = time.monotonic() + REMOVE_TIMEOUT_S
         try:
-            client.containers.get(self.name(svc)).remove(force=True)
-        except NotFound:
-            pass
+            while True:
+                try:
+                    client.containers.get(self.name(svc)).remove(force=True)
+                except NotFound:
+                    return
+                except APIError as err:
+                    if err.status_code != HTTPStatus.CONFLICT or time.monotonic() > deadline:
+                        raise StackError(f"could not remove the {svc.name} container: {err.explanation}") from err
+                    time.sleep(0.2)  # its removal is under way
         finally:
             client.close()
+
+
+def docker_unusable(settings: Settings, report: Callable[[str], None] = print) -> str | None:
+    """Returns why the docker runtime cannot run here, or None when it can: an engine answers (none is started
+    here) and the project's images are there or build."""
+    from retail.containers.engine import find_engine
+
+    engine = find_engine(settings)
+    if engine is None:
+        return "no Docker engine answers (`retail engine up` starts one)"
+    try:
+        build_images(engine, settings, report=report)
+    except StackError as err:
+        return f"the project's images do not build on {engine.describe()}: {err}"
+    return None

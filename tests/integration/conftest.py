@@ -36,7 +36,7 @@ from retail.generator import GeneratorConfig, generate
 from retail.kafka import ensure_topics, produce
 from retail.lake import BRONZE_ONLY_QUERY, STREAM_QUERY
 from retail.settings import REPO_ROOT, Settings
-from retail.stack import Stack, StackError
+from retail.stack import Stack
 from retail.stack.services import build_services
 from spark.hdfs import Lake
 
@@ -73,16 +73,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def choose_provider(settings: Settings) -> str:
     """Returns ``docker`` when an engine answers and the project's images are there or build, else ``native``."""
-    from retail.containers.engine import find_engine
-    from retail.containers.images import build_images
+    from retail.containers.runtime import docker_unusable
 
-    engine = find_engine(settings)
-    if engine is None:
-        return "native"
-    try:
-        build_images(engine, settings, report=lambda msg: print(f"[images] {msg}"))
-    except StackError as err:
-        warnings.warn(f"the project's images do not build here; the tests run on the native stack: {err}", stacklevel=1)
+    if reason := docker_unusable(settings, report=lambda msg: print(f"[images] {msg}")):
+        print(f"[stack] the tests run on the native stack: {reason}")
         return "native"
     return "docker"
 
