@@ -1,8 +1,9 @@
 """The Docker engine the container path runs on. A user's own engine (``DOCKER_HOST``, or the default socket) is used
 when it answers and is never touched. Where none answers, the project runs one of its own: Debian's ``docker.io``
-(installed with apt-get when this runs as root), a ``dockerd`` whose socket, data, state, log and pid all live under
-the stack home, so it never meets a system daemon's files, and without the default bridge (the project's
-containers talk on networks of their own)."""
+(installed with apt-get when this runs as root), a ``dockerd`` whose socket, data, state, log and pid all live in
+the project's cache folder (beside the artifacts its images are built from), so it never meets a system daemon's
+files, and without the default bridge. One engine serves every stack home of the user (a test's own stack too): its
+images are a cache, built once."""
 
 from __future__ import annotations
 
@@ -29,14 +30,14 @@ PACKAGE = "docker.io"  # Debian's engine: dockerd, containerd and runc
 
 @dataclass(frozen=True)
 class EngineLayout:
-    """Where the project's own engine keeps everything, under the stack home."""
+    """Where the project's own engine keeps everything: its folder in the cache."""
 
     root: Path
 
     @classmethod
     def of(cls, settings: Settings) -> EngineLayout:
-        """Returns the layout under the settings' stack home."""
-        return cls(settings.stack.home / "docker")
+        """Returns the layout under the settings' cache folder."""
+        return cls(settings.stack.cache_dir / "docker")
 
     @property
     def host(self) -> str:
@@ -79,7 +80,7 @@ class Engine:
 
     def describe(self) -> str:
         """Returns one line for people: version, address, and whose it is."""
-        whose = "the project's own, under the stack home" if self.own else "yours, used as it is"
+        whose = "the project's own" if self.own else "yours, used as it is"
         return f"Docker {self.version} at {self.host} ({whose})"
 
 

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.integration
 
 def test_auto_takes_the_native_stack_where_no_engine_answers(stack_settings, tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'nobody.sock'}")
-    elsewhere = stack_settings.stack.model_copy(update={"home": tmp_path / "stack"})  # no engine of the project's
+    # a cache folder with no engine of the project's in it
+    elsewhere = stack_settings.stack.model_copy(update={"cache_dir": tmp_path / "cache"})
     assert choose_provider(stack_settings.model_copy(update={"stack": elsewhere})) == "native"
 
 

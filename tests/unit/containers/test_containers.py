@@ -19,16 +19,17 @@ from retail.stack.services import build_services
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
     monkeypatch.setenv("RETAIL_STACK__HOME", str(tmp_path / "stack"))
+    monkeypatch.setenv("RETAIL_STACK__CACHE_DIR", str(tmp_path / "cache"))  # where the project's engine would be
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'nobody.sock'}")  # no engine answers there
     return Settings()
 
 
-def test_the_projects_engine_keeps_every_file_under_the_stack_home_and_makes_no_default_bridge(settings):
+def test_the_projects_engine_keeps_every_file_in_its_cache_folder_and_makes_no_default_bridge(settings):
     layout = EngineLayout.of(settings)
     command = layout.command("/usr/sbin/dockerd")
-    home = str(settings.stack.home)
+    cache = str(settings.stack.cache_dir / "docker")
     for flag in ("--host", "--data-root", "--exec-root", "--pidfile"):
-        assert home in command[command.index(flag) + 1]
+        assert command[command.index(flag) + 1].removeprefix("unix://").startswith(cache)
     assert command[command.index("--bridge") + 1] == "none"
 
 
