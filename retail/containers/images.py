@@ -50,21 +50,17 @@ class Base:
 
 @dataclass(frozen=True)
 class ServiceImage:
-    """One service's image: its Dockerfile folder, the artifact groups (and Spark's jars) it holds, its config."""
+    """One service's image: its Dockerfile, the artifact groups (and Spark's jars) it holds, its config."""
 
     name: str
+    dockerfile: Path
     artifacts: tuple[ArtifactGroup, ...]
     conf: str | None
     spark: bool
 
-    @property
-    def folder(self) -> Path:
-        """The image's folder under infra/images (its Dockerfile)."""
-        return IMAGES_DIR / self.name
-
     def inputs(self) -> list[Path]:
         """Returns every file that goes into the image (the Dockerfile first)."""
-        files = [self.folder / "Dockerfile"]
+        files = [self.dockerfile]
         for group in self.artifacts:
             files += group.jars()
         if self.conf:
@@ -104,6 +100,7 @@ def load_images(settings: Settings, spec: Path = IMAGES_DIR / "images.toml") -> 
     services = [
         ServiceImage(
             name=name,
+            dockerfile=spec.parent / entry["dockerfile"],
             artifacts=tuple(groups[g] for g in entry.get("artifacts", ())),
             conf=entry.get("conf"),
             spark=bool(entry.get("spark", False)),
@@ -183,7 +180,7 @@ def _ensure_service(
     report(f"building {tag}")
     with tempfile.TemporaryDirectory(prefix=f"retail-{image.name}-") as tmp:
         context = Path(tmp)
-        shutil.copy(image.folder / "Dockerfile", context / "Dockerfile")
+        shutil.copy(image.dockerfile, context / "Dockerfile")
         _place((j for g in image.artifacts for j in g.jars()), context / "lib")
         if image.conf:
             shutil.copytree(CONF_TEMPLATES / image.conf, context / "conf")

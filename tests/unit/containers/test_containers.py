@@ -2,13 +2,12 @@
 command line (the images and containers themselves are exercised by the integration suite on the docker runtime)."""
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from retail.containers import engine as engine_module
 from retail.containers.engine import Engine, EngineLayout, ensure_engine, find_engine
-from retail.containers.images import ServiceImage, load_images
+from retail.containers.images import load_images
 from retail.containers.runtime import IMAGE_LIB, IMAGE_SPARK_HOME, ContainerRuntime, docker_unusable
 from retail.settings import Settings
 from retail.stack.artifacts import SPARK_HOME
@@ -52,24 +51,12 @@ def test_an_image_tag_is_the_digest_of_what_goes_in(settings, tmp_path):
     assert replace(base, packages=(*base.packages, "curl")).tag != base.tag
     assert kafka.tag(replace(base, suite="trixie")) != kafka.tag(base)  # a new base, new service images
 
-    folder = tmp_path / "images" / "kafka"
-    folder.mkdir(parents=True)
-    (folder / "Dockerfile").write_text((kafka.folder / "Dockerfile").read_text())
-    same = _in(folder.parent, kafka)
+    dockerfile = tmp_path / "service.Dockerfile"
+    dockerfile.write_text(kafka.dockerfile.read_text())
+    same = replace(kafka, dockerfile=dockerfile)
     assert same.tag(base) == kafka.tag(base)
-    (folder / "Dockerfile").write_text((kafka.folder / "Dockerfile").read_text() + "LABEL changed=yes\n")
+    dockerfile.write_text(kafka.dockerfile.read_text() + "LABEL changed=yes\n")
     assert same.tag(base) != kafka.tag(base)
-
-
-def _in(images_dir: Path, image: ServiceImage) -> ServiceImage:
-    """The same image with its Dockerfile folder under ``images_dir``."""
-
-    class Moved(ServiceImage):
-        @property
-        def folder(self) -> Path:
-            return images_dir / self.name
-
-    return Moved(image.name, image.artifacts, image.conf, image.spark)
 
 
 def test_every_jvm_service_has_an_image_and_the_python_ones_run_as_processes(settings):
