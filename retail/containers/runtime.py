@@ -27,6 +27,7 @@ from retail.containers.images import build_images
 from retail.settings import Settings
 from retail.stack.artifacts import SPARK_HOME
 from retail.stack.errors import StackError
+from retail.stack.manager import CONTAINER_FINGERPRINT
 from retail.stack.process import log_tail, spawn
 from retail.stack.services import Service
 
@@ -59,7 +60,7 @@ class ContainerRuntime:
 
     def fingerprint(self, svc: Service) -> str:
         """Returns what the running container must match: the service's command and environment, and its image."""
-        return f"{svc.fingerprint}:{self.tags[svc.image]}"
+        return f"{CONTAINER_FINGERPRINT}{svc.fingerprint}:{self.tags[svc.image]}"
 
     def command(self, svc: Service, cwd: Path) -> tuple[str, ...]:
         """Returns the ``docker run`` command line of ``svc`` (attached: its output goes to the service's log)."""

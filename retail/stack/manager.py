@@ -19,6 +19,8 @@ from retail.stack.errors import StackError
 from retail.stack.process import PidFile, log_tail, port_is_free, port_owner, spawn, stop, tree_rss_bytes
 from retail.stack.services import Layout, Service, build_services, fetch_artifacts
 
+CONTAINER_FINGERPRINT = "container:"  # a pid file's fingerprint under the docker runtime starts so
+
 _POLL_S = 0.5
 
 
@@ -75,6 +77,14 @@ class Stack:
 
             self._containers = ContainerRuntime(self.settings)
         return self._containers
+
+    def running_runtime(self) -> str | None:
+        """Returns the runtime the stack's JVM services run on now (``native`` or ``docker``); None: none runs."""
+        for svc in self.services:
+            if svc.image is not None and self.process(svc.name) is not None:
+                fingerprint = PidFile(self.layout.pid(svc.name)).fingerprint()
+                return "docker" if fingerprint.startswith(CONTAINER_FINGERPRINT) else "native"
+        return None
 
     def _fingerprint(self, svc: Service) -> str:
         runtime = self.containers(svc)

@@ -81,8 +81,8 @@ def choose_provider(settings: Settings) -> str:
     return "docker"
 
 
-# The services this session started itself (all of them under docker): faults may be injected only into these, the
-# user's own services keep running untouched.
+# The services this session started itself: faults may be injected only into these, the user's own services keep
+# running untouched.
 STARTED_HERE: set[str] = set()
 
 
@@ -94,8 +94,15 @@ def stack_settings() -> Iterator[Settings]:
     # application would otherwise wait for a core that never frees. Subprocesses and flow runs inherit it.
     os.environ.setdefault("RETAIL_SPARK_CORES", "2")
     provider = os.environ.get("RETAIL_TEST_STACK", "auto")
+    # A stack that runs already (the user's) is used as it runs: never restarted on the other runtime.
+    running = Stack(Settings()).running_runtime() if provider != "external" else None
     if provider == "auto":
-        provider = choose_provider(Settings())
+        provider = running or choose_provider(Settings())
+    elif running and provider != running:
+        raise pytest.UsageError(
+            f"RETAIL_TEST_STACK={provider}, but the stack runs on the {running} runtime now: the tests would restart "
+            f"it. Stop it (./run stack down) or use RETAIL_TEST_STACK={running}"
+        )
     if provider == "docker":  # the stack's JVM services as containers (subprocesses and flow runs inherit it)
         os.environ["RETAIL_STACK__RUNTIME"] = "docker"
     if provider == "external":

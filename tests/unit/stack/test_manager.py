@@ -157,3 +157,19 @@ def test_down_tidies_up_before_stopping_a_service(settings):
     stack.down(report=lambda _: None)
 
     assert calls == [True]  # called once, while the service still answered
+
+
+def test_the_runtime_a_running_stack_runs_on_is_read_from_its_pid_files(settings):
+    from retail.stack.manager import CONTAINER_FINGERPRINT
+    from retail.stack.process import PidFile
+
+    stack = Stack(settings, [http_service("kafka", free_port(), image="kafka")])
+    assert stack.running_runtime() is None
+    stack.up(report=lambda _: None, fetch=False)  # the native runtime: a process of this machine
+    try:
+        assert stack.running_runtime() == "native"
+        PidFile(stack.layout.pid("kafka")).write(stack.process("kafka"), f"{CONTAINER_FINGERPRINT}abc")
+        assert stack.running_runtime() == "docker"
+    finally:
+        stack.down(report=lambda _: None)
+    assert stack.running_runtime() is None
