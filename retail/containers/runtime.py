@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 from docker.errors import APIError, NotFound
 
-from retail.containers.engine import Engine, ensure_engine
+from retail.containers.engine import Engine, ensure_engine, find_engine
 from retail.containers.images import build_images
 from retail.settings import Settings
 from retail.stack.artifacts import SPARK_HOME
@@ -109,8 +109,11 @@ class ContainerRuntime:
 
     def remove(self, svc: Service) -> None:
         """Removes the service's container if one is left and waits until it is gone (a stopped one goes by itself:
-        it runs with --rm, and Docker may be removing it already)."""
-        client = self.engine.client()
+        it runs with --rm, and Docker may be removing it already). With no engine running there is none to remove."""
+        engine = find_engine(self.settings)
+        if engine is None:
+            return
+        client = engine.client()
         deadline = time.monotonic() + REMOVE_TIMEOUT_S
         try:
             while True:
@@ -129,8 +132,6 @@ class ContainerRuntime:
 def docker_unusable(settings: Settings, report: Callable[[str], None] = print) -> str | None:
     """Returns why the docker runtime cannot run here, or None when it can: an engine answers (none is started
     here) and the project's images are there or build."""
-    from retail.containers.engine import find_engine
-
     engine = find_engine(settings)
     if engine is None:
         return "no Docker engine answers (`retail engine up` starts one)"
