@@ -5,14 +5,22 @@ touches Spark's JVM gateway, and the one writer of partitioned Parquet batches. 
 from __future__ import annotations
 
 import tempfile
+from datetime import date
+from functools import reduce
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 
 ROWS_PER_FILE = 20_000  # rows one task writes into a partition folder before another task (and file) helps
+DRIVER_ROWS = 64_000  # a batch of at most this many rows comes to the driver, which writes it (``write_partitions``)
+DRIVER_FILE = "part-00000-driver.snappy.parquet"  # the one file of a partition the driver writes
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # the folder name of a null partition value, as Spark names it
+# Parquet as Spark writes it, so one dataset can hold files of both writers: timestamps as INT96, decimals as integers.
+SPARK_PARQUET = {"use_deprecated_int96_timestamps": True, "store_decimal_as_integer": True}
 
 
 def file_partitions(rows: int, slots: int) -> int:
@@ -110,12 +118,37 @@ class Lake:
         finally:
             stream.close()
 
-    def write_table(self, table: pa.Table, uri: str) -> None:
-        """Writes one Parquet file at ``uri`` from the driver (replacing an earlier one)."""
+    def write_table(self, table: pa.Table, uri: str, **options) -> None:
+        """Writes one Parquet file at ``uri`` from the driver (replacing an earlier one); ``options`` go to
+        ``pyarrow.parquet.write_table``."""
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / "part.parquet"
-            pq.write_table(table, local)
+            pq.write_table(table, local, **options)
             self.put(local, uri)
+
+    def write_partitions(self, table: pa.Table, root: str, partitions: tuple[str, ...]) -> None:
+        """Writes ``table`` from the driver as Parquet under ``root`` partitioned by ``partitions`` (hive-style
+        folders named as Spark names them), one file per partition folder, replacing exactly the partitions it
+        holds: the driver's counterpart of ``replace_partitions`` for a batch small enough to come to the driver. A
+        reader sees each folder's old file or its new one, never neither; files are written as Spark writes them."""
+        columns = list(partitions)
+        data = table.drop_columns(columns)
+        for values in table.select(columns).group_by(columns).aggregate([]).to_pylist():
+            held = reduce(
+                pc.and_,
+                (pc.is_null(table[c]) if v is None else pc.equal(table[c], v) for c, v in values.items()),
+            )
+            folder = "/".join([root, *(f"{c}={self._folder_value(v)}" for c, v in values.items())])
+            self.write_table(data.filter(held), f"{folder}/{DRIVER_FILE}", **SPARK_PARQUET)
+            for name in self.names(folder):  # an earlier attempt's files, when Spark's executors wrote it
+                if name != DRIVER_FILE:
+                    self.delete(f"{folder}/{name}")
+
+    def _folder_value(self, value) -> str:
+        if value is None:
+            return NULL_PARTITION
+        text = value.isoformat() if isinstance(value, date) else str(value)
+        return str(self._jvm.org.apache.spark.sql.catalyst.catalog.ExternalCatalogUtils.escapePathName(text))
 
     def read_tables(self, uris: list[str]) -> list[pa.Table]:
         """Reads whole Parquet files into the driver."""

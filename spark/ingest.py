@@ -21,7 +21,7 @@ from spark.bronze.csv_header import RFC4180, CsvDialect
 from spark.bronze.job import CsvIngestReport, kafka_source, land_csv, write_batch
 from spark.bronze.transforms import kafka_to_bronze
 from spark.concurrent import run_all
-from spark.hdfs import file_partitions
+from spark.hdfs import DRIVER_ROWS, Lake, file_partitions
 from spark.silver.job import SilverTargets, process_batch, recorded_counts
 from spark.silver.transforms import csv_records
 
@@ -50,12 +50,15 @@ def start_kafka_stream(
         # when asked, silver, in as few partitions as its size needs.
         cached = batch.persist()
         try:
-            parts = file_partitions(cached.count(), spark.sparkContext.defaultParallelism)
+            rows = cached.count()
+            parts = file_partitions(rows, spark.sparkContext.defaultParallelism)
             batch = cached.coalesce(parts)
-            outputs = {f"bronze batch {key}": partial(write_batch, batch, key, bronze_root)}
+            on_driver = Lake(spark) if rows <= DRIVER_ROWS else None  # a small batch: no Spark job per output
+            outputs = {f"bronze batch {key}": partial(write_batch, batch, key, bronze_root, on_driver)}
             if silver is not None:
                 keyed = batch.withColumn("batch_id", F.lit(key))
-                outputs[f"silver batch {key}"] = partial(process_batch, spark, keyed, key, silver, partitions=parts)
+                silver_batch = partial(process_batch, spark, keyed, key, silver, partitions=parts, rows=rows)
+                outputs[f"silver batch {key}"] = silver_batch
             run_all(outputs)  # bronze and silver side by side: neither reads the other
         finally:
             cached.unpersist()
@@ -107,5 +110,6 @@ def ingest_csv(
         .parquet(f"{bronze_root}/entity={entity}")
         .where(F.col("batch_id") == report.batch_id)
     )
-    counts = process_batch(spark, csv_records(bronze, CONTRACTS[entity]), report.batch_id, silver, (entity,))
+    records = csv_records(bronze, CONTRACTS[entity])
+    counts = process_batch(spark, records, report.batch_id, silver, (entity,), rows=report.rows)
     return replace(report, silver=counts)

@@ -4,15 +4,41 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import TypeVar
 
+from pyspark import SparkContext
 from pyspark.sql import SparkSession
+
+T = TypeVar("T")
 
 # The driver's and the executors' JIT compiles with C1 only. A micro-batch plans and compiles new code in short bursts
 # (the driver ~8 Spark jobs per silver batch) and a flow run's Spark lives minutes, so C2's costly recompilation
 # rarely pays back on two shared cores. Measured (benchmarks/silver_batches.py, 20,000-event batches): a fresh
 # application's first batch 0.82x the tiered JIT's time, later batches 1.11x, on 0.6x the driver's CPU.
 JIT_OPTIONS = "-XX:TieredStopAtLevel=1"
+
+
+def per_context(build: Callable[..., T]) -> Callable[..., T]:
+    """Returns ``build`` (a function of hashable arguments, a contract say, that builds Column expressions) memoized
+    per Spark context. A Column expression is unresolved, bound to no DataFrame, so every batch can take the same
+    ones: building a contract's parse and rules anew took ~16,000 py4j calls, over 2 s of the driver's time per
+    batch."""
+    built: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    @wraps(build)
+    def memoized(*args):
+        context = SparkContext._active_spark_context
+        if context is None:
+            raise RuntimeError(f"{build.__name__} builds Spark columns: start a Spark session first")
+        cache = built.setdefault(context, {})
+        if args not in cache:
+            cache[args] = build(*args)
+        return cache[args]
+
+    return memoized
 
 
 def build_session(

@@ -23,10 +23,15 @@ from spark.bronze.transforms import BLANK_LINE, csv_lines_to_bronze
 from spark.hdfs import Lake, replace_partitions
 
 
-def write_batch(batch: DataFrame, batch_id: str | int, root: str) -> None:
+def write_batch(batch: DataFrame, batch_id: str | int, root: str, lake: Lake | None = None) -> None:
     """Writes one batch under ``root`` (a bronze dataset's folder: Kafka's and CSV's are partitioned alike),
-    replacing whatever an earlier attempt of the same batch id wrote."""
-    replace_partitions(batch.withColumn("batch_id", F.lit(str(batch_id))), root, BRONZE_KAFKA.partitions)
+    replacing whatever an earlier attempt of the same batch id wrote. With ``lake``, the batch comes to the driver
+    and the driver writes it (``Lake.write_partitions``: for a batch of at most ``DRIVER_ROWS``)."""
+    batch = batch.withColumn("batch_id", F.lit(str(batch_id)))
+    if lake is not None:
+        lake.write_partitions(batch.toArrow(), root, BRONZE_KAFKA.partitions)
+    else:
+        replace_partitions(batch, root, BRONZE_KAFKA.partitions)
 
 
 def kafka_source(

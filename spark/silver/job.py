@@ -19,22 +19,25 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial, reduce
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyspark.sql.functions as F
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 
 from retail.cassandra import CassandraTarget, write_events
 from retail.contracts import CLICKSTREAM, CONTRACTS, CUSTOMERS, PURCHASES, Contract
 from retail.lake import BATCH_COUNTS, QUARANTINE, RELEASED, SILVER, SILVER_STATE, Dataset, LakeLayout
 from spark.concurrent import run_all
-from spark.hdfs import Lake, replace_partitions
+from spark.hdfs import DRIVER_ROWS, Lake, replace_partitions
+from spark.session import per_context
 from spark.silver.lease import Holding, Lease, LeaseLostError
-from spark.silver.quality import gate
+from spark.silver.quality import arrow_types, check_batch, gate
 from spark.silver.state import (
     COUNTS,
     DEFAULT_HORIZON,
@@ -52,6 +55,20 @@ ROW_KEY = ("topic", "partition", "offset")  # where a row came from: unique over
 SNAPSHOT_EVERY = 200  # deltas between two snapshots of the whole state
 SNAPSHOT = "snapshot"
 DRIVER_WRITES = 2_000  # Cassandra writes of a batch the driver sends itself; more go from the executors
+# What the driver's one job brings of each row besides its serving columns (which hold the silver ones): the keys
+# the judgement takes and what the quarantine keeps.
+JUDGED = (
+    "key",
+    "hash",
+    "customer",
+    "event_time",
+    "ingested_at_us",
+    "valid",
+    "origin",
+    "retried",
+    "violations",
+    "payload",
+)
 
 __all__ = ["COUNTS", "OUTCOMES", "RETRIED_REASON", "SilverTargets", "SilverWriter", "process_batch"]
 
@@ -91,9 +108,13 @@ def _keyed(bronze: DataFrame, contract: Contract, retried: bool) -> DataFrame:
     checked = violations(typed(parse_payload(bronze, contract), contract), contract).drop(
         "raw", "json_kinds", "payload_keys", "is_utf8"
     )
-    customer = F.col("customer_id") if "customer_id" in checked.columns else F.lit(None).cast("string")
-    return checked.select(
-        "*",
+    return checked.select("*", *_key_columns(contract, "customer_id" in contract.names, retried))
+
+
+@per_context
+def _key_columns(contract: Contract, has_customer: bool, retried: bool) -> tuple[Column, ...]:
+    customer = F.col("customer_id") if has_customer else F.lit(None).cast("string")
+    return (
         F.lit(contract.entity).alias("entity"),
         F.when(F.col("event_id").isNotNull(), F.xxhash64("event_id")).alias("key"),
         F.xxhash64("payload_hash").alias("hash"),
@@ -111,6 +132,38 @@ def _keys_of(rows: DataFrame) -> pd.DataFrame:
     return arrow_frame(keys.toArrow())
 
 
+def _union(frames: Iterable[DataFrame]) -> DataFrame:
+    return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+
+
+def _wide(keyed: DataFrame, contract: Contract) -> DataFrame:
+    """Returns one entity's checked rows (``_keyed``) with everything any output takes of them: the serving columns
+    (``serving_columns``: the silver ones and what Cassandra needs) and ``JUDGED``."""
+    return serving_columns(keyed, contract, keep=JUDGED)
+
+
+def _keys_of_table(table: pa.Table) -> pd.DataFrame:
+    keys = table.select(["ingested_at_us" if c == "ingested_at" else c for c in KEY_COLUMNS])
+    return arrow_frame(keys.rename_columns(list(KEY_COLUMNS)))
+
+
+def _decided(table: pa.Table, judgement, serving: bool) -> pa.Table:
+    """Returns the driver's rows of a batch with the judgement's decision on each (``reason``, ``outcome``,
+    ``is_late``, ``write``: see ``cassandra_writes``), matched by where the row came from."""
+    on = [*ROW_KEY, "retried"]
+    decisions = judgement.rows[[*on, "reason", "outcome", "is_late"]].assign(
+        write=cassandra_writes(judgement.rows, serving)
+    )
+    at = arrow_frame(table.select(on)).astype({"retried": bool})
+    matched = at.merge(decisions.astype({"retried": bool}), on=on, how="left", validate="one_to_one")
+    if matched["outcome"].isna().any():
+        raise RuntimeError(f"{int(matched['outcome'].isna().sum())} rows of the batch have no judgement")
+    types = {"reason": pa.string(), "outcome": pa.string(), "is_late": pa.bool_(), "write": pa.int32()}
+    for name, type_ in types.items():
+        table = table.append_column(name, pa.Array.from_pandas(matched[name], type=type_))
+    return table
+
+
 def state_file(tag: str) -> str:
     """Returns the name of a new state file: the time in milliseconds (names sort in the order they were written),
     then its tag (the batch id of a delta, or ``snapshot``)."""
@@ -120,6 +173,13 @@ def state_file(tag: str) -> str:
 def tag_of(name: str) -> str:
     """Returns the tag of a state file's name (see ``state_file``)."""
     return name[14:].removesuffix(".parquet")
+
+
+@dataclass(frozen=True)
+class _Observed:
+    """What the driver counted of rows it writes, in the shape of a Spark ``Observation``."""
+
+    get: dict[str, int]
 
 
 class _Written:
@@ -139,6 +199,12 @@ class _Written:
         if entity is not None:
             return frame.observe(observation, F.count(F.lit(1)).alias(entity))
         return frame.observe(observation, *(F.count_if(F.col("entity") == e).alias(e) for e in self.entities))
+
+    def add(self, table: pa.Table, outcome: str) -> pa.Table:
+        """Returns ``table`` (rows the driver writes) counted for ``outcome``, per entity by its column."""
+        observation = {e: pc.sum(pc.equal(table["entity"], e)).as_py() or 0 for e in self.entities}
+        self.observed.append((outcome, _Observed(observation)))
+        return table
 
     def reconcile(self, counts: dict[str, dict[str, int]], batch_id: str) -> None:
         """Raises when an output wrote other than the judgement's number of rows of an entity (an output it decided
@@ -165,6 +231,7 @@ class SilverWriter:
         self.state = SilverState(horizon)
         self.applied: list[str] = []  # state files in the order they were applied, since the last snapshot
         self.lease = Lease(self.lake, targets.state_root)  # one writer of this silver at a time
+        self.silver_columns: dict[str, list[str]] = {}  # by entity, for the outputs the driver writes
 
     def process(
         self,
@@ -172,17 +239,21 @@ class SilverWriter:
         batch_id: str,
         entities: tuple[str, ...] = tuple(CONTRACTS),
         partitions: int | None = None,
+        rows: int | None = None,
     ) -> dict[str, dict[str, int]]:
         """Routes every entity of one bronze batch; records and returns the counts by entity. bronze_in + released
         = silver + quarantined + duplicate for every entity, or the batch fails loudly. A batch of customers also
         releases the purchases that were waiting for them. ``partitions``: how many the batch's rows take
-        (``spark.hdfs.file_partitions`` of its size; default: the application's task slots)."""
+        (``spark.hdfs.file_partitions`` of its size; default: the application's task slots). ``rows``: the
+        batch's size, when known; a batch of at most ``DRIVER_ROWS`` is judged and written on the driver."""
         wanted = tuple(
             c.entity
             for c in (CUSTOMERS, PURCHASES, CLICKSTREAM)
             if c.entity in entities or (c is PURCHASES and CUSTOMERS.entity in entities)
         )
         with self.lease.held(f"silver batch {batch_id}") as holding:
+            if rows is not None and rows <= DRIVER_ROWS:
+                return self._process_on_driver(bronze, batch_id, wanted, holding)
             return self._process(bronze, batch_id, wanted, holding, partitions)
 
     def _process(
@@ -193,10 +264,7 @@ class SilverWriter:
         # is a task in every job of the batch and a file in every partition folder of its outputs. Cached: the keys'
         # job parses the batch once and every output reads it back.
         parts = partitions or self.spark.sparkContext.defaultParallelism
-        checked = reduce(
-            lambda a, b: a.unionByName(b, allowMissingColumns=True),
-            (_keyed(bronze, CONTRACTS[e], retried=False) for e in wanted),
-        )
+        checked = _union(_keyed(bronze, CONTRACTS[e], retried=False) for e in wanted)
         checked = checked.coalesce(parts).persist()
         try:
             judgement = judge(_keys_of(checked), self.state, wanted)
@@ -205,22 +273,57 @@ class SilverWriter:
             if not retried.empty:
                 waiting = self._waiting_rows(retried, batch_id)
                 rows = rows.unionByName(waiting, allowMissingColumns=True).coalesce(parts)
-            if own is None:  # the batch's commit: its decisions become the state later batches are judged on
-                holding.check()
-                self._check_state_unchanged(seen)
-                own = state_file(batch_id)
-                self.lake.write_table(
-                    pa.Table.from_pandas(judgement.delta, preserve_index=False), f"{self.targets.state_root}/{own}"
-                )
+            own = self._commit(own, seen, judgement, batch_id, holding)
             self._write_outputs(rows, judgement, batch_id, wanted, holding)
-            self.state.apply(judgement.delta)
-            self.applied.append(own)
-            if len(self.applied) >= SNAPSHOT_EVERY:
-                holding.check()
-                self._snapshot()
+            self._applied(own, judgement, holding)
             return judgement.counts
         finally:
             checked.unpersist()
+
+    def _process_on_driver(
+        self, bronze: DataFrame, batch_id: str, wanted: tuple[str, ...], holding: Holding
+    ) -> dict[str, dict[str, int]]:
+        """The same judgement and outputs for a batch small enough for the driver, in one Spark job: every row
+        parsed, checked and shaped for every output at once comes to the driver as Arrow, and the driver writes the
+        outputs itself (``Lake.write_partitions``). A Spark job per output costs its planning, code generation,
+        tasks and commit protocol, which for a small batch is most of the batch's cost."""
+        own, seen = self._sync(batch_id)
+        keyed = {e: _keyed(bronze, CONTRACTS[e], retried=False) for e in wanted}
+        for e, rows in keyed.items():  # silver's columns as ``clean`` gives them (a plan's analysis: once)
+            if e not in self.silver_columns:
+                self.silver_columns[e] = [*clean(rows, CONTRACTS[e]).columns, "is_late"]
+        table = _union(_wide(rows, CONTRACTS[e]) for e, rows in keyed.items()).toArrow()
+        judgement = judge(_keys_of_table(table), self.state, wanted)
+        retried = judgement.rows[judgement.rows["retried"]]
+        if not retried.empty:
+            waiting = _wide(self._waiting_rows(retried, batch_id), PURCHASES).toArrow()
+            table = pa.concat_tables([table, waiting], promote_options="permissive")
+        own = self._commit(own, seen, judgement, batch_id, holding)
+        self._write_driver_outputs(_decided(table, judgement, self.targets.serving), judgement, batch_id, wanted)
+        holding.check()
+        self._write_counts(judgement.counts, batch_id)
+        self._applied(own, judgement, holding)
+        return judgement.counts
+
+    def _commit(self, own: str | None, seen: list[str], judgement, batch_id: str, holding: Holding) -> str:
+        """Persists the batch's state delta unless a first attempt did (``own``): its decisions become the state
+        later batches are judged on; returns the delta's name."""
+        if own is None:
+            holding.check()
+            self._check_state_unchanged(seen)
+            own = state_file(batch_id)
+            self.lake.write_table(
+                pa.Table.from_pandas(judgement.delta, preserve_index=False), f"{self.targets.state_root}/{own}"
+            )
+        return own
+
+    def _applied(self, own: str, judgement, holding: Holding) -> None:
+        """Applies the batch's delta to the state this process holds, and snapshots the state every so often."""
+        self.state.apply(judgement.delta)
+        self.applied.append(own)
+        if len(self.applied) >= SNAPSHOT_EVERY:
+            holding.check()
+            self._snapshot()
 
     # -- state ---------------------------------------------------------------------------------------------------
 
@@ -347,11 +450,54 @@ class SilverWriter:
         writes = int(decisions["write"].notna().sum())
         if not frames or not writes:
             return {}
-        wide = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+        wide = _union(frames)
         write = partial(write_events, target=self.targets.cassandra)
         if writes <= DRIVER_WRITES:
             return {"cassandra": lambda: write(wide.toArrow().to_pylist())}
         return {"cassandra": partial(wide.foreachPartition, write)}
+
+    def _write_driver_outputs(self, table: pa.Table, judgement, batch_id: str, entities: tuple[str, ...]) -> None:
+        """Writes the outputs of a batch the driver holds (``_decided``), as ``_write_outputs`` does with Spark's
+        executors: silver per entity behind the pandera gate, the quarantine, the released purchases and what
+        Cassandra must hold of it, side by side; then reconciles what was written with the judgement."""
+        counts, written, lake = judgement.counts, _Written(entities), self.lake
+        outcome = table["outcome"]
+        outputs = {}
+        for entity in entities:
+            if counts[entity]["silver"]:
+                contract = CONTRACTS[entity]
+                rows = table.filter(pc.and_(pc.equal(table["entity"], entity), pc.equal(outcome, "silver")))
+                silver = written.add(rows, "silver").select(self.silver_columns[entity])
+                check_batch(silver.drop_columns(list(SILVER[entity].partitions)), contract, arrow_types(contract))
+                outputs[f"silver {entity}"] = partial(
+                    lake.write_partitions, silver, self.targets.silver(entity), SILVER[entity].partitions
+                )
+        quarantined = written.add(table.filter(pc.equal(outcome, "quarantined")), "quarantined")
+        if quarantined.num_rows:
+            reasons = [
+                [reason] if reason is not None else broken
+                for reason, broken in zip(
+                    quarantined["reason"].to_pylist(), quarantined["violations"].to_pylist(), strict=True
+                )
+            ]
+            quarantine = quarantined.select(["entity", "event_id", "payload", *LINEAGE]).add_column(
+                2, "reasons", pa.array(reasons, quarantined["violations"].type)
+            )
+            outputs[QUARANTINE.name] = partial(
+                lake.write_partitions, quarantine, self.targets.lake.path(QUARANTINE), QUARANTINE.partitions
+            )
+        retried = table.filter(pc.and_(table["retried"], pc.not_equal(outcome, "waiting")))
+        released = written.add(retried, "released").select(["entity", "event_id", *ROW_KEY, "outcome"])
+        if released.num_rows:
+            released = released.append_column("batch_id", pa.array([batch_id] * released.num_rows, pa.string()))
+            outputs[RELEASED.name] = partial(
+                lake.write_partitions, released, self.targets.lake.path(RELEASED), RELEASED.partitions
+            )
+        cassandra = table.filter(pc.is_valid(table["write"]))
+        if self.targets.cassandra is not None and cassandra.num_rows:
+            outputs["cassandra"] = partial(write_events, cassandra.to_pylist(), self.targets.cassandra)
+        run_all({f"silver batch {batch_id}: {name}": task for name, task in outputs.items()})
+        written.reconcile(counts, batch_id)
 
     def _write_counts(self, counts: dict[str, dict[str, int]], batch_id: str) -> None:
         """Writes one counts file per entity of the batch (the batch's last output: its presence means done)."""
@@ -385,10 +531,11 @@ def process_batch(
     targets: SilverTargets,
     entities: tuple[str, ...] = tuple(CONTRACTS),
     partitions: int | None = None,
+    rows: int | None = None,
 ) -> dict[str, dict[str, int]]:
     """Routes one bronze batch through this process's silver job for ``targets``; returns its counts by entity
-    (``partitions``: see ``SilverWriter.process``)."""
-    return silver_writer(spark, targets).process(bronze, batch_id, entities, partitions)
+    (``partitions``, ``rows``: see ``SilverWriter.process``)."""
+    return silver_writer(spark, targets).process(bronze, batch_id, entities, partitions, rows)
 
 
 def outstanding_quarantine(spark: SparkSession, targets: SilverTargets) -> DataFrame:

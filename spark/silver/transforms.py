@@ -17,6 +17,7 @@ from pyspark.sql import Column, DataFrame
 from retail.contracts import CLICKSTREAM, CUSTOMERS, PURCHASES, Contract
 from retail.contracts.base import EVENT_NAMESPACE, IDENTITY_SEPARATOR
 from spark.bronze.transforms import BLANK_LINE, CORRUPT_COLUMN, raw_schema
+from spark.session import per_context
 
 OVERSIZED_CHARS = 4096  # no legitimate text field comes near this; a bigger one is a producer bug or an attack
 FUTURE_TOLERANCE = "INTERVAL 1 DAY"  # clock skew we accept between producers and the platform
@@ -50,10 +51,16 @@ def parse_payload(bronze: DataFrame, contract: Contract) -> DataFrame:
     """Returns one row per bronze record of ``contract``'s entity: lineage, the payload as text, its raw string
     fields (``raw``), each field's JSON kind (``json_kinds``), its top-level keys, whether it was valid UTF-8 and
     the source error (null for Kafka)."""
+    entity, columns = _parsed(contract, SOURCE_ERROR in bronze.columns)
+    return bronze.where(entity).select(*columns)
+
+
+@per_context
+def _parsed(contract: Contract, has_source_error: bool) -> tuple[Column, tuple[Column, ...]]:
     text = F.col("value").cast("string")
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
-    source_error = F.col(SOURCE_ERROR) if SOURCE_ERROR in bronze.columns else F.lit(None).cast("string")
-    return bronze.where(F.col("entity") == contract.entity).select(
+    source_error = F.col(SOURCE_ERROR) if has_source_error else F.lit(None).cast("string")
+    return F.col("entity") == contract.entity, (
         *(F.col(c) for c in LINEAGE),
         source_error.alias(SOURCE_ERROR),
         text.alias("payload"),
@@ -110,14 +117,18 @@ def typed(parsed: DataFrame, contract: Contract) -> DataFrame:
     cast or its JSON kind is not one the type takes), the event id named by the identity when the payload has none,
     and ``payload_hash``: a hash of those typed values, equal for an exact re-send whether it came from Kafka or a
     CSV file (with or without event ids, whitespace folded), different for a conflicting one."""
-    casts = [F.when(_takes_kind(n, t), F.expr(f"try_cast(raw.`{n}` AS {t})")).alias(n) for n, t in _types(contract)]
+    casts, event_id, payload_hash = _typed(contract)
+    return parsed.select("*", *casts).withColumn("event_id", event_id).withColumn("payload_hash", payload_hash)
+
+
+@per_context
+def _typed(contract: Contract) -> tuple[tuple[Column, ...], Column, Column]:
+    casts = tuple(
+        F.when(_takes_kind(n, t), F.expr(f"try_cast(raw.`{n}` AS {t})")).alias(n) for n, t in _types(contract)
+    )
     # Only an absent id is derived: one of the wrong kind stays null and is named for it.
     derived = F.when(F.col("raw.event_id").isNull(), derived_event_id(contract))
-    return (
-        parsed.select("*", *casts)
-        .withColumn("event_id", F.coalesce(F.col("event_id"), derived))
-        .withColumn("payload_hash", F.sha2(F.to_json(F.struct(*_comparable(contract))), 256))
-    )
+    return casts, F.coalesce(F.col("event_id"), derived), F.sha2(F.to_json(F.struct(*_comparable(contract))), 256)
 
 
 def _comparable(contract: Contract) -> list[Column]:
@@ -154,6 +165,11 @@ def derived_event_id(contract: Contract) -> Column:
 
 def violations(rows: DataFrame, contract: Contract) -> DataFrame:
     """Adds ``violations``: the code of every row rule the row breaks (empty when it passes all of them)."""
+    return rows.withColumn("violations", _violations(contract))
+
+
+@per_context
+def _violations(contract: Contract) -> Column:
     names = list(contract.names)
     is_json = F.col(f"raw.{CORRUPT_COLUMN}").isNull() & F.col("payload_keys").isNotNull()
     # Field rules speak of a decoded JSON object only: text that is not UTF-8 or not an object has one reason.
@@ -179,7 +195,7 @@ def violations(rows: DataFrame, contract: Contract) -> DataFrame:
     every = F.array(*(F.when(broken, F.lit(code)) for code, broken in checks))
     flagged = F.array_except(every, F.array(F.lit(None).cast("string")))
     unreadable = F.col(SOURCE_ERROR).isNotNull()  # a row the source could not split has that one reason
-    return rows.withColumn("violations", F.when(unreadable, F.array(F.col(SOURCE_ERROR))).otherwise(flagged))
+    return F.when(unreadable, F.array(F.col(SOURCE_ERROR))).otherwise(flagged)
 
 
 def _keys(contract: Contract) -> tuple[str, ...]:
@@ -190,7 +206,7 @@ def _types(contract: Contract) -> list[tuple[str, str]]:
     return [("event_id", "string"), *((c.name, c.type) for c in contract.columns)]
 
 
-def _customers(rows: DataFrame) -> list[Column]:
+def _customers() -> list[Column]:
     email = F.lower(F.trim(F.col("email")))
     return [
         F.col("customer_id"),
@@ -202,7 +218,7 @@ def _customers(rows: DataFrame) -> list[Column]:
     ]
 
 
-def _purchases(rows: DataFrame) -> list[Column]:
+def _purchases() -> list[Column]:
     return [
         F.col("order_id"),
         F.col("customer_id"),
@@ -216,7 +232,7 @@ def _purchases(rows: DataFrame) -> list[Column]:
     ]
 
 
-def _clickstream(rows: DataFrame) -> list[Column]:
+def _clickstream() -> list[Column]:
     return [
         F.col("user_id"),
         F.col("session_id"),
@@ -234,13 +250,18 @@ _CLEAN = {CUSTOMERS.entity: _customers, PURCHASES.entity: _purchases, CLICKSTREA
 def clean(rows: DataFrame, contract: Contract, keep: tuple[str, ...] = ()) -> DataFrame:
     """Returns the silver columns of rows that passed every rule: one row per event, normalised values, the event
     date (UTC) and the lineage (and the columns named in ``keep``)."""
-    kept = [F.col(c) for c in ("payload_hash", "is_late", *keep) if c in rows.columns]
-    return rows.select(
+    present = set(rows.columns)
+    return rows.select(*_clean(contract, tuple(c for c in ("payload_hash", "is_late", *keep) if c in present)))
+
+
+@per_context
+def _clean(contract: Contract, kept: tuple[str, ...]) -> tuple[Column, ...]:
+    return (
         F.col("event_id"),
-        *_CLEAN[contract.entity](rows),
+        *_CLEAN[contract.entity](),
         F.to_date(F.col(contract.event_time)).alias("event_date"),
         *(F.col(c) for c in LINEAGE),
-        *kept,
+        *(F.col(c) for c in kept),
     )
 
 
@@ -254,6 +275,13 @@ def serving_columns(rows: DataFrame, contract: Contract, keep: tuple[str, ...] =
     Kafka timestamp; for a CSV row, its ingestion) and ``clock`` (a Kafka record's offset; for a CSV row, after
     every offset: its file's ingestion second since the write timestamps' anchor, then its line), plus the columns
     named in ``keep`` and those the entity's serving tables derive (a purchase's minute)."""
+    produced, clock, entity, derived = _serving(contract)
+    with_clock = rows.withColumns({"produced_ms": produced, "clock": clock})
+    return clean(with_clock, contract, ("produced_ms", "clock", *keep)).withColumns({"entity": entity, **derived})
+
+
+@per_context
+def _serving(contract: Contract) -> tuple[Column, Column, Column, dict[str, Column]]:
     from retail.cassandra.tables import TABLES_OF_ENTITY
     from retail.cassandra.writer import ANCHOR_US, KAFKA_OFFSETS
 
@@ -262,7 +290,5 @@ def serving_columns(rows: DataFrame, contract: Contract, keep: tuple[str, ...] =
     second = F.greatest(F.unix_seconds("ingested_at") - ANCHOR_US // 1_000_000, F.lit(0))
     csv_clock = F.lit(KAFKA_OFFSETS) + second * CSV_LINES_PER_SECOND + F.col("offset")
     clock = F.when(F.col("kafka_timestamp").isNotNull(), F.col("offset")).otherwise(csv_clock)
-    with_clock = rows.withColumn("produced_ms", produced).withColumn("clock", clock)
     derived = {name: F.expr(sql) for t in TABLES_OF_ENTITY[contract.entity] for name, sql in t.derived}
-    columns = clean(with_clock, contract, ("produced_ms", "clock", *keep)).withColumn("entity", F.lit(contract.entity))
-    return columns.withColumns(derived)
+    return produced, clock, F.lit(contract.entity), derived

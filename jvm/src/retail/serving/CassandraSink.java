@@ -43,7 +43,8 @@ import org.apache.spark.sql.Row;
  *
  * <p>Per task: rows are grouped per partition key into unlogged batches, sent asynchronously with at most
  * {@code max_in_flight} requests outstanding (the task blocks beyond: back pressure), and flushed when
- * {@code batch_rows} wait or every {@code flush_ms}, whichever comes first. {@link #close} waits for every
+ * {@code batch_rows} wait or {@code flush_ms} after the first of them began to wait, whichever comes first (a task with
+ * nothing waiting has no timer). {@link #close} waits for every
  * acknowledgement and fails the task on any error, so an epoch commits only what Cassandra holds. Every
  * {@code progress_s} a task records its freshness in {@code serving_progress}: how long its rows took from their
  * producer to Cassandra's acknowledgement. One session per executor JVM, shared by its tasks.
@@ -213,9 +214,10 @@ public final class CassandraSink extends ForeachWriter<Row> {
     private final Map<List<Object>, List<Pending>> groups = new HashMap<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final long[] histogram = new long[BUCKETS];
-    private final java.util.concurrent.ScheduledFuture<?> timer;
+    private final java.util.concurrent.ScheduledFuture<?> progressTimer;
     private int pending;
-    private long oldestPendingMs, progressSinceMs, sequence;
+    private long oldestPendingMs, progressSinceMs, sequence, counted;
+    private volatile boolean closed;
 
     TaskWriter(Config config, long partitionId) {
       this.config = config;
@@ -227,8 +229,9 @@ public final class CassandraSink extends ForeachWriter<Row> {
       for (List<Entity> tables : config.entities.values()) {
         for (Entity e : tables) e.prepared = session.prepare(e.insert);
       }
-      this.timer =
-          TIMER.scheduleWithFixedDelay(this::tick, config.flushMs, config.flushMs, TimeUnit.MILLISECONDS);
+      this.progressTimer =
+          TIMER.scheduleWithFixedDelay(
+              this::progressTick, config.progressMs, config.progressMs, TimeUnit.MILLISECONDS);
     }
 
     void add(Row row) {
@@ -258,7 +261,10 @@ public final class CassandraSink extends ForeachWriter<Row> {
         key.add(entity.insert);
         for (int k : entity.keyIndex) key.add(row.get(k));
         groups.computeIfAbsent(key, k -> new ArrayList<>()).add(new Pending(entity.prepared.bind(values), counted));
-        if (pending++ == 0) oldestPendingMs = System.currentTimeMillis();
+        if (pending++ == 0) {
+          oldestPendingMs = System.currentTimeMillis();
+          flushLater(); // a timer only while a row waits: a quiet task costs nothing
+        }
       }
       if (pending >= config.batchRows) flush(true);
     }
@@ -279,13 +285,33 @@ public final class CassandraSink extends ForeachWriter<Row> {
       return value;
     }
 
-    /** The timer's turn: never waits, neither for the lock (the task's thread holds it while it sends) nor for a
-     * request slot, so one busy task never holds up the others' flushes. */
-    private void tick() {
+    private void flushLater() {
+      TIMER.schedule(this::flushTick, config.flushMs, TimeUnit.MILLISECONDS);
+    }
+
+    /** The flush timer's turn, {@code flush_ms} after a row began to wait: never waits, neither for the lock (the
+     * task's thread holds it while it sends) nor for a request slot, so one busy task never holds up the others'
+     * flushes; what it cannot send yet gets another turn. */
+    private void flushTick() {
+      if (closed) return;
+      if (!lock.tryLock()) {
+        flushLater();
+        return;
+      }
+      try {
+        if (pending > 0) flush(false);
+        if (pending > 0) flushLater();
+      } catch (Throwable e) {
+        failure.compareAndSet(null, e);
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    private void progressTick() {
       if (!lock.tryLock()) return;
       try {
-        if (pending > 0 && System.currentTimeMillis() - oldestPendingMs >= config.flushMs) flush(false);
-        if (System.currentTimeMillis() - progressSinceMs >= config.progressMs) recordProgress();
+        recordProgress();
       } catch (Throwable e) {
         failure.compareAndSet(null, e);
       } finally {
@@ -345,7 +371,9 @@ public final class CassandraSink extends ForeachWriter<Row> {
       long now = System.currentTimeMillis();
       synchronized (histogram) {
         for (long p : produced) {
-          if (p != NOT_COUNTED) histogram[(int) Math.max(0, Math.min(BUCKETS - 1, now - p))]++;
+          if (p == NOT_COUNTED) continue;
+          histogram[(int) Math.max(0, Math.min(BUCKETS - 1, now - p))]++;
+          counted++;
         }
       }
     }
@@ -354,8 +382,10 @@ public final class CassandraSink extends ForeachWriter<Row> {
     private void recordProgress() {
       long[] counts;
       synchronized (histogram) {
+        if (counted == 0) return; // nothing acknowledged since the last record: no copy, no scan
         counts = histogram.clone();
         java.util.Arrays.fill(histogram, 0);
+        counted = 0;
       }
       progressSinceMs = System.currentTimeMillis();
       long rows = 0;
@@ -384,7 +414,8 @@ public final class CassandraSink extends ForeachWriter<Row> {
     /** Flushes, waits for every acknowledgement and raises the first error (the task then fails, and Spark runs
      * the epoch again: the writes are idempotent). */
     void close(boolean succeeded) {
-      timer.cancel(false);
+      closed = true;
+      progressTimer.cancel(false);
       lock.lock();
       try {
         if (succeeded) flush(true);

@@ -12,8 +12,8 @@ import pytest
 
 import spark.silver.job as silver_job
 from retail.generator import GeneratorConfig, generate
-from retail.lake import QUARANTINE, LakeLayout
-from spark.hdfs import Lake, file_partitions
+from retail.lake import BATCH_COUNTS, QUARANTINE, RELEASED, SILVER, LakeLayout
+from spark.hdfs import DRIVER_FILE, Lake, file_partitions
 from spark.silver.job import SilverTargets, SilverWriter, recorded_counts
 from spark.silver.lease import Lease, LeaseLostError
 
@@ -139,3 +139,52 @@ def test_a_batch_sized_to_one_partition_writes_one_file_per_partition_folder(spa
     assert folders  # silver of every entity and the quarantine wrote something
     for folder in folders:
         assert len([n for n in lake.names(folder) if n.endswith(".parquet")]) == 1, folder
+
+
+def _held(spark, targets: SilverTargets) -> dict[str, list[dict]]:
+    """Returns every row of every output dataset of ``targets``, by dataset, in a stable order."""
+    lake, held = Lake(spark), {}
+    for dataset in (*SILVER.values(), QUARANTINE, RELEASED, BATCH_COUNTS):
+        if lake.exists(targets.lake.path(dataset)):
+            frame = spark.read.parquet(targets.lake.path(dataset)).drop("recorded_at")
+            held[dataset.name] = sorted((r.asDict(recursive=True) for r in frame.collect()), key=repr)
+    return held
+
+
+def test_a_batch_on_the_driver_writes_what_the_executors_write(spark, tmp_path):
+    """A batch small enough for the driver is judged and written there in one Spark job; its outputs (silver of
+    every entity, the quarantine with its reasons, purchases released when their customers come, the counts) hold
+    exactly what Spark's executors write for the same batches, column for column, and a replay on the driver of a
+    batch the executors wrote replaces it."""
+    records = list(itertools.islice(generate(GeneratorConfig(seed=5, bad_fraction=0.1)), 900))
+    now = datetime.now(UTC)
+
+    def batch(entities: set[str], batch_id: str):
+        rows = [
+            (r.entity, r.value, f"t-{r.entity}", 0, i, now, now, batch_id)
+            for i, r in enumerate(records)
+            if r.entity in entities
+        ]
+        return spark.createDataFrame(rows, BRONZE), len(rows)
+
+    held = {}
+    for path, rows_of in (("executors", lambda n: None), ("driver", lambda n: n)):
+        targets = SilverTargets.under(LakeLayout((tmp_path / path).as_uri()))
+        job = SilverWriter(spark, targets)
+        waiting, n = batch({"purchases", "clickstream"}, "p")  # purchases before their customers: they wait
+        first = job.process(waiting, "p", rows=rows_of(n))
+        customers, n = batch({"customers"}, "c")  # and are released with them
+        second = job.process(customers, "c", rows=rows_of(n))
+        held[path] = _held(spark, targets)
+        assert first["purchases"]["quarantined"] > 0 and second["purchases"]["released"] > 0
+
+    driver_files = Lake(spark).glob(f"{(tmp_path / 'driver').as_uri()}/silver/*/*=*/batch_id=*/*.parquet")
+    assert driver_files and all(f.endswith(DRIVER_FILE) for f in driver_files)  # the driver wrote them
+    assert set(held["driver"]) == {*(d.name for d in SILVER.values()), QUARANTINE.name, RELEASED.name, "batch_counts"}
+    for dataset, rows in held["executors"].items():
+        assert held["driver"][dataset] == rows, dataset
+
+    replayed = SilverWriter(spark, SilverTargets.under(LakeLayout((tmp_path / "executors").as_uri())))
+    again, n = batch({"customers"}, "c")
+    replayed.process(again, "c", rows=n)
+    assert _held(spark, SilverTargets.under(LakeLayout((tmp_path / "executors").as_uri()))) == held["driver"]
