@@ -141,7 +141,7 @@ class Lake:
             folder = "/".join([root, *(f"{c}={self._folder_value(v)}" for c, v in values.items())])
             self.write_table(data.filter(held), f"{folder}/{DRIVER_FILE}", **SPARK_PARQUET)
             for name in self.names(folder):  # an earlier attempt's files, when Spark's executors wrote it
-                if name != DRIVER_FILE:
+                if name != DRIVER_FILE and not name.startswith((".", "_")):  # (a checksum file goes with its file)
                     self.delete(f"{folder}/{name}")
 
     def _folder_value(self, value) -> str:
